@@ -1,0 +1,43 @@
+# opsagent — the two commands of the README are `make demo` and `make test`; both build what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/pip --disable-pip-version-check -q
+
+.PHONY: demo test lint bench serve clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing opsagent and its dependencies into $(VENV) (first run takes a few minutes)..."
+	$(PIP) install -e '.[dev]'
+	@touch $(STAMP)
+
+## Ingest the bundled knowledge base and show what opsagent finds, fully offline.
+demo: $(STAMP)
+	$(BIN)/opsagent ingest knowledge/
+	$(BIN)/opsagent stats
+	$(BIN)/opsagent search "payments-api pods restarting with OOMKilled, exit code 137" -k 3
+	$(BIN)/opsagent search "x509: certificate has expired or is not yet valid" -k 3
+	$(BIN)/opsagent search "connection refused" --kind log -k 5
+
+## The whole test suite (unit, integration against real Chroma embedded and server).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check opsagent tests bench
+	$(BIN)/ruff format --check opsagent tests bench
+	$(BIN)/mypy
+
+## Benchmarks print JSON; results are also written to bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.ingest_throughput
+	$(BIN)/python -m bench.search_latency
+	$(BIN)/python -m bench.log_ingest
+
+clean:
+	rm -rf $(VENV) .opsagent .pytest_cache .mypy_cache .ruff_cache

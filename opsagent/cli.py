@@ -1,0 +1,275 @@
+"""The command line: opsagent's front door. Errors are one clear line on stderr, never a traceback
+(set OPSAGENT_DEBUG=1 to see one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from opsagent.config import Settings, load_settings
+from opsagent.errors import OpsagentError
+from opsagent.knowledge.base import KnowledgeBase
+from opsagent.knowledge.models import DocumentKind, SearchHit
+from opsagent.knowledge.search import SearchFilters
+from opsagent.timeparse import format_time, parse_time
+
+app = typer.Typer(
+    name="opsagent",
+    help="Offline-first ops assistant: runbook and log search, incident triage, approved remediation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class UsageProblem(OpsagentError):
+    """A command-line argument that cannot be used."""
+
+
+def _knowledge() -> KnowledgeBase:
+    return KnowledgeBase(load_settings())
+
+
+class _RichIngestProgress:
+    """Progress bar over the bytes of all files to ingest."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("ingesting", total=None)
+
+    def start(self, total_bytes: int) -> None:
+        self.progress.update(self.task, total=max(total_bytes, 1))
+
+    def advance(self, done_bytes: int, description: str) -> None:
+        self.progress.update(self.task, completed=done_bytes, description=description[-48:])
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories of runbooks and logs.")],
+    kind: Annotated[
+        DocumentKind | None, typer.Option("--kind", help="Treat every file as this kind (default: detect).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest runbooks (markdown/text) and logs (text/JSON lines); re-runs only process changed files."""
+    kb = _knowledge()
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description:<48}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=as_json or not err.is_terminal,
+        ) as progress:
+            report = kb.ingest(paths, kind=kind, progress=_RichIngestProgress(progress))
+    finally:
+        kb.close()
+    if as_json:
+        out.print_json(report.model_dump_json())
+        return
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    out.print(
+        f"Ingested {report.files_ingested} file(s) ({report.chunks_added} runbook chunks, "
+        f"{report.templates_added} log templates from {report.log_lines} lines); "
+        f"{report.files_unchanged} unchanged, {report.files_removed} removed, {report.files_skipped} skipped "
+        f"in {report.seconds:.1f}s.",
+        highlight=False,
+    )
+
+
+@app.command()
+def search(
+    text: Annotated[
+        str | None, typer.Argument(help="What to look for (an alert, a symptom, an error).")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", "--top", min=1, max=100, help="How many documents.")] = 5,
+    kind: Annotated[DocumentKind | None, typer.Option("--kind", help="Only runbooks or only logs.")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="Only documents of this service.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Logs seen after (ISO time or 2h).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Logs seen before (ISO time or 30m).")] = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help="JSON-lines file of {id, text} queries ('-' = stdin).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Hybrid (vector + keyword) search over runbooks and log templates."""
+    if (text is None) == (batch is None):
+        raise UsageProblem("Give either a query TEXT or --batch FILE.")
+    filters = SearchFilters(
+        kind=kind,
+        service=service,
+        since=_time_option("--since", since),
+        until=_time_option("--until", until),
+    )
+    kb = _knowledge()
+    try:
+        if batch is not None:
+            _search_batch(kb, batch, k, filters)
+            return
+        assert text is not None
+        hits = kb.search(text, k, filters)
+        if as_json:
+            print(json.dumps({"query": text, "results": [_hit_json(h) for h in hits]}))
+        else:
+            _print_hits(text, hits, kb.settings)
+    finally:
+        kb.close()
+
+
+def _time_option(name: str, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise UsageProblem(f"{name}: {exc}") from None
+
+
+def _hit_json(hit: SearchHit) -> dict[str, Any]:
+    return {
+        "source": hit.source,
+        "title": hit.title,
+        "section": hit.section,
+        "score": hit.score,
+        "snippet": hit.snippet,
+        "kind": hit.kind.value,
+        "citation": hit.citation.render(),
+    }
+
+
+def _search_batch(kb: KnowledgeBase, batch: Path, k: int, filters: SearchFilters) -> None:
+    try:
+        handle = sys.stdin if str(batch) == "-" else batch.open(encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(f"cannot read {batch}: {exc.strerror or exc}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                query = json.loads(line)
+                qid, qtext = query["id"], str(query["text"])
+            except (ValueError, KeyError, TypeError):
+                err.print(
+                    f"[yellow]warning:[/] {batch}:{number}: expected a JSON object with 'id' and 'text'"
+                )
+                continue
+            hits = kb.search(qtext, k, filters)
+            print(json.dumps({"id": qid, "results": [_hit_json(h) for h in hits]}), flush=True)
+
+
+def _print_hits(query: str, hits: list[SearchHit], settings: Settings) -> None:
+    if not hits:
+        out.print("No results. Ingest runbooks and logs first: opsagent ingest PATH")
+        return
+    best = hits[0]
+    if best.kind is DocumentKind.RUNBOOK and best.score < settings.no_runbook_threshold:
+        out.print(
+            f"[yellow]No runbook clearly matches[/] (best score {best.score:.2f} < "
+            f"{settings.no_runbook_threshold:.2f}); closest results:",
+            highlight=False,
+        )
+    for rank, hit in enumerate(hits, start=1):
+        where = hit.citation.render()
+        out.print(
+            f"[bold]{rank}. {hit.title}[/]  [dim]{hit.kind.value} · score {hit.score:.2f}[/]", highlight=False
+        )
+        out.print(f"   [cyan]{where}[/]", highlight=False)
+        if hit.kind is DocumentKind.LOG:
+            out.print(
+                f"   {hit.count} lines, {format_time(hit.first_seen)} → {format_time(hit.last_seen)}",
+                highlight=False,
+            )
+        out.print(f"   {hit.snippet}", highlight=False, markup=False)
+        if hit.actions:
+            out.print(f"   actions: {', '.join(hit.actions)}", highlight=False)
+        out.print()
+
+
+@app.command()
+def logs(
+    text: Annotated[str | None, typer.Argument(help="Keywords to find in raw log lines.")] = None,
+    service: Annotated[str | None, typer.Option("--service")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO time, epoch, or 2h / 30m ago.")] = None,
+    until: Annotated[str | None, typer.Option("--until")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Raw log lines by keyword and time window."""
+    kb = _knowledge()
+    try:
+        lines = kb.search_log_lines(
+            text,
+            service=service,
+            since=_time_option("--since", since),
+            until=_time_option("--until", until),
+            limit=limit,
+        )
+    finally:
+        kb.close()
+    for line in lines:
+        if as_json:
+            print(line.model_dump_json())
+        else:
+            out.print(f"[cyan]{line.source}:{line.line_no}[/] {line.text}", highlight=False, soft_wrap=True)
+    if not lines and not as_json:
+        out.print("No matching log lines.")
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What is in the knowledge base and where it lives."""
+    kb = _knowledge()
+    try:
+        info = kb.stats()
+    finally:
+        kb.close()
+    if as_json:
+        print(json.dumps(info))
+        return
+    table = Table(show_header=False, box=None)
+    table.add_row("data dir", info["data_dir"])
+    table.add_row("vector store", info["vector_store"])
+    table.add_row("embedding model", f"{info['embedding_model']} — {info['embedding_model_description']}")
+    for name, counts in info["collections"].items():
+        table.add_row(f"{name}s", f"{counts['documents']} files, {counts['records']} indexed records")
+    table.add_row("log lines", f"{info['log_lines']} in {info['log_files']} files")
+    out.print(table)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning known errors into one line and exit code 1."""
+    try:
+        app()
+    except OpsagentError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: still one line unless debugging
+        if os.environ.get("OPSAGENT_DEBUG"):
+            raise
+        err.print(
+            f"[red]error:[/] unexpected {exc.__class__.__name__}: {exc} (set OPSAGENT_DEBUG=1 for details)",
+            highlight=False,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

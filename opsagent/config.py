@@ -1,0 +1,121 @@
+"""Settings: built once (``Settings()``) and passed down; never a mutable global.
+
+Sources, highest precedence first: keyword arguments, ``OPSAGENT_*`` environment variables, the YAML
+file named by ``OPSAGENT_CONFIG`` (default ``./opsagent.yaml`` when it exists), then the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from opsagent.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Everything opsagent can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSAGENT_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".opsagent"),
+        description="Where the embedded Chroma store, the log line index and caches live.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="A Chroma server (e.g. http://127.0.0.1:8000) instead of the embedded on-disk store.",
+    )
+    collection_prefix: str = Field(
+        default="opsagent",
+        description="Prefix of the Chroma collection names, so several knowledge bases can share a server.",
+    )
+    embedding_model: str = Field(
+        default="minilm-l6-int8", description="Bundled embedding model id (see `opsagent stats`)."
+    )
+    embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    embedding_threads: int = Field(default=0, ge=0, description="onnxruntime threads; 0 = all cores.")
+    max_runbook_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1, description="Runbook files larger than this are skipped."
+    )
+    max_log_bytes: int = Field(
+        default=20 * 1024**3, ge=1, description="Log files larger than this are skipped (logs stream)."
+    )
+    chunk_chars: int = Field(default=1000, ge=200, le=8000, description="Target runbook chunk size.")
+    # Set from bench/retrieval.py on the k8s set: the best runbook of every alert that has one scored
+    # >= 0.632; for the 27 alerts without one, the best (wrong) runbook scored <= 0.585.
+    no_runbook_threshold: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Below this confidence the best runbook is reported as 'no runbook found'.",
+    )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_chroma_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"OPSAGENT_CHROMA_URL must look like http://host:port, got {value!r}")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("OPSAGENT_CONFIG")
+        if config_file and not Path(config_file).is_file():
+            raise ConfigError(f"OPSAGENT_CONFIG points at {config_file!r}, which is not a file.")
+        path = Path(config_file) if config_file else Path("opsagent.yaml")
+        if path.is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @property
+    def chroma_path(self) -> Path:
+        """Directory of the embedded Chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def log_index_path(self) -> Path:
+        """SQLite file holding raw log lines for keyword and time-window search."""
+        return self.data_dir / "logs.sqlite3"
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly summary for `opsagent stats`."""
+        return {
+            "data_dir": str(self.data_dir),
+            "vector_store": self.chroma_url or f"embedded ({self.chroma_path})",
+            "embedding_model": self.embedding_model,
+        }
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation problems into one readable ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings ({problems}). Check your OPSAGENT_* variables.") from exc

@@ -1,0 +1,1 @@
+"""Knowledge core: ingestion of runbooks and logs, the vector store, hybrid search."""

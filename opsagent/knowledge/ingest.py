@@ -1,0 +1,257 @@
+"""Ingestion: files on disk -> chunks/templates in Chroma (+ raw log lines in SQLite), incrementally.
+
+Per root, the store already knows each file's content hash. Unchanged files are skipped, changed ones
+replaced (new chunks upserted first, stale ones deleted after, so a document never disappears from
+search mid-way), and files gone from a directory root are removed. One bad file is a warning, never
+an aborted batch. Chunks from many files are embedded together, so the model runs on full,
+length-bucketed batches.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from opsagent.knowledge.log_ingest import default_service_from_path, ingest_log_file
+from opsagent.knowledge.logstore import LogLineStore
+
+from opsagent.config import Settings
+from opsagent.knowledge.embeddings import OnnxEmbedder
+from opsagent.knowledge.files import FoundFile, discover, doc_id_for, file_sha256, read_text_file
+from opsagent.knowledge.models import DocumentKind, IngestReport, LogTemplate, RunbookChunk
+from opsagent.knowledge.runbooks import chunk_runbook, parse_runbook, tags_from_path
+from opsagent.knowledge.store import VectorStore
+
+log = logging.getLogger(__name__)
+FLUSH_CHUNKS = 256
+
+
+class IngestProgress(Protocol):
+    """Receives progress; the CLI renders it as a bar, the API ignores it."""
+
+    def start(self, total_bytes: int) -> None: ...
+
+    def advance(self, done_bytes: int, description: str) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total_bytes: int) -> None:
+        pass
+
+    def advance(self, done_bytes: int, description: str) -> None:
+        pass
+
+
+@dataclass
+class _Pending:
+    """Records waiting to be embedded, and the stale ids to delete once they are stored."""
+
+    kind: DocumentKind
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    metadatas: list[dict[str, Any]] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+
+def runbook_metadata(chunk: RunbookChunk) -> dict[str, Any]:
+    """What a runbook chunk keeps in Chroma besides its text and vector."""
+    return {
+        "kind": DocumentKind.RUNBOOK.value,
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "root": chunk.root,
+        "title": chunk.title,
+        "section": chunk.section,
+        "chunk_index": chunk.chunk_index,
+        "line_start": chunk.line_start,
+        "line_end": chunk.line_end,
+        "file_hash": chunk.file_hash,
+        "service": chunk.service,
+        "tags": chunk.tags,
+        "actions": chunk.actions,
+        "alerts": chunk.alerts,
+    }
+
+
+def template_record(template: LogTemplate, file_hash: str) -> tuple[str, str, dict[str, Any]]:
+    """(id, embedded text, metadata) of a mined log template; one template is one document."""
+    doc_id = doc_id_for(template.root, f"{template.source}\0{template.template}")
+    metadata = {
+        "kind": DocumentKind.LOG.value,
+        "doc_id": doc_id,
+        "source": template.source,
+        "root": template.root,
+        "title": template.template[:200],
+        "section": "",
+        "service": template.service,
+        "count": template.count,
+        "first_seen": template.first_seen,
+        "last_seen": template.last_seen,
+        "line_start": template.first_line,
+        "line_end": template.last_line,
+        "level": template.dominant_level,
+        "levels": json.dumps(template.levels),
+        "examples": json.dumps(template.examples),
+        "example_lines": json.dumps(template.example_lines),
+        "file_hash": file_hash,
+    }
+    return doc_id, template.template, metadata
+
+
+class Ingestor:
+    """Ingests paths into one vector store and one log line store."""
+
+    def __init__(
+        self, settings: Settings, store: VectorStore, log_store: LogLineStore, embedder: OnnxEmbedder
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.log_store = log_store
+        self.embedder = embedder
+
+    def ingest(
+        self, paths: list[Path], *, kind: DocumentKind | None = None, progress: IngestProgress | None = None
+    ) -> IngestReport:
+        """Ingest files and directories; returns what happened, including per-file warnings."""
+        progress = progress or _NoProgress()
+        started = time.perf_counter()
+        report = IngestReport()
+        plan = [discover(path, kind) for path in paths]
+        progress.start(sum(_size(f.path) for _, files, _ in plan for f in files))
+        done = 0
+        changed: set[DocumentKind] = set()
+        for (root, files, warnings), path in zip(plan, paths, strict=True):
+            report.warnings.extend(warnings)
+            known = {k: self._known_files(str(root), k) for k in DocumentKind}
+            pending = {k: _Pending(k) for k in DocumentKind}
+            for found in files:
+                report.files_seen += 1
+                progress.advance(done, found.source)
+                if self._ingest_file(found, known[found.kind], pending[found.kind], report):
+                    changed.add(found.kind)
+                done += _size(found.path)
+                progress.advance(done, found.source)
+                for batch in pending.values():
+                    if len(batch.ids) >= FLUSH_CHUNKS:
+                        self._flush(batch)
+            for batch in pending.values():
+                self._flush(batch)
+            if Path(path).resolve().is_dir():
+                present = {f.source for f in files}
+                for doc_kind, sources in known.items():
+                    for source in sorted(set(sources) - present):
+                        self._remove(str(root), source, doc_kind)
+                        report.files_removed += 1
+                        changed.add(doc_kind)
+        for doc_kind in changed:
+            self.store.bump_revision(doc_kind)
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _known_files(self, root: str, kind: DocumentKind) -> dict[str, tuple[str, set[str]]]:
+        """source -> (file hash, record ids) for everything stored under a root."""
+        known: dict[str, tuple[str, set[str]]] = {}
+        for record_id, _, meta in self.store.iter_records(
+            kind, include_documents=False, where={"root": root}
+        ):
+            source = str(meta.get("source", ""))
+            file_hash, ids = known.get(source, (str(meta.get("file_hash", "")), set()))
+            ids.add(record_id)
+            known[source] = (file_hash, ids)
+        return known
+
+    def _ingest_file(
+        self,
+        found: FoundFile,
+        known: dict[str, tuple[str, set[str]]],
+        pending: _Pending,
+        report: IngestReport,
+    ) -> bool:
+        try:
+            file_hash = file_sha256(found.path)
+        except OSError as exc:
+            return self._skip(report, found, f"cannot read: {exc.strerror or exc}")
+        previous = known.get(found.source)
+        if previous and previous[0] == file_hash:
+            report.files_unchanged += 1
+            return False
+        try:
+            if found.kind is DocumentKind.RUNBOOK:
+                records = self._runbook_records(found, file_hash)
+                report.chunks_added += len(records)
+            else:
+                records = self._log_records(found, file_hash, report)
+                report.templates_added += len(records)
+        except (ValueError, OSError, EOFError) as exc:  # RunbookError is a ValueError
+            kept = "; the previously ingested version is kept" if previous else ""
+            return self._skip(report, found, f"{exc}{kept}")
+        new_ids = [r[0] for r in records]
+        pending.ids.extend(new_ids)
+        pending.texts.extend(r[1] for r in records)
+        pending.metadatas.extend(r[2] for r in records)
+        if previous:
+            pending.stale.extend(previous[1] - set(new_ids))
+        report.files_ingested += 1
+        return True
+
+    def _runbook_records(self, found: FoundFile, file_hash: str) -> list[tuple[str, str, dict[str, Any]]]:
+        text = read_text_file(found.path, self.settings.max_runbook_bytes)
+        runbook = parse_runbook(text, found.source)
+        chunks = chunk_runbook(
+            runbook,
+            root=str(found.root),
+            doc_id=doc_id_for(found.root, found.source),
+            file_hash=file_hash,
+            chunk_chars=self.settings.chunk_chars,
+            tags_from_path=tags_from_path(found.source),
+        )
+        return [(c.id, c.embedding_text(), runbook_metadata(c)) for c in chunks]
+
+    def _log_records(
+        self, found: FoundFile, file_hash: str, report: IngestReport
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        size = _size(found.path)
+        if size > self.settings.max_log_bytes:
+            raise ValueError(
+                f"larger than the {self.settings.max_log_bytes} byte limit (OPSAGENT_MAX_LOG_BYTES)"
+            )
+        result = ingest_log_file(
+            found.path,
+            root=str(found.root),
+            source=found.source,
+            store=self.log_store,
+            default_service=default_service_from_path(found.path),
+        )
+        report.log_lines += result.lines
+        report.warnings.extend(f"{found.source}: {w}" for w in result.warnings)
+        return [template_record(t, file_hash) for t in result.templates]
+
+    def _skip(self, report: IngestReport, found: FoundFile, reason: str) -> bool:
+        report.files_skipped += 1
+        report.warnings.append(f"skipped {found.source}: {reason}")
+        log.warning("skipped %s: %s", found.path, reason)
+        return False
+
+    def _flush(self, pending: _Pending) -> None:
+        if pending.ids:
+            vectors = self.embedder.encode(pending.texts)
+            self.store.upsert(pending.kind, pending.ids, pending.texts, pending.metadatas, vectors.tolist())
+        if pending.stale:
+            self.store.collection(pending.kind).delete(ids=sorted(set(pending.stale)))
+        pending.ids, pending.texts, pending.metadatas, pending.stale = [], [], [], []
+
+    def _remove(self, root: str, source: str, kind: DocumentKind) -> None:
+        self.store.delete_where(kind, {"$and": [{"root": root}, {"source": source}]})
+        if kind is DocumentKind.LOG:
+            self.log_store.delete_source(root, source)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
