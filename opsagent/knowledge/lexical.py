@@ -126,6 +126,7 @@ class BM25Index:
         postings: np.ndarray,
         weights: np.ndarray,
         max_weight: np.ndarray,
+        idf: np.ndarray,
     ) -> None:
         self.ids = ids
         self.term_ids = term_ids
@@ -133,6 +134,7 @@ class BM25Index:
         self.postings = postings
         self.weights = weights
         self.max_weight = max_weight  # per term: the best weight any document gets, for normalising
+        self.idf = idf
 
     @classmethod
     def build(cls, ids: list[str], texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> BM25Index:
@@ -166,10 +168,17 @@ class BM25Index:
         max_weight = np.zeros(len(term_ids), dtype=np.float32)
         if len(weights):
             np.maximum.at(max_weight, col, weights)
-        return cls(list(ids), term_ids, indptr, postings, weights, max_weight)
+        return cls(list(ids), term_ids, indptr, postings, weights, max_weight, idf)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def idf_of(self, term: str) -> float:
+        """Inverse document frequency of a term, recovered from the stored weights (0 if unseen)."""
+        term_id = self.term_ids.get(term)
+        if term_id is None:
+            return 0.0
+        return float(self.idf[term_id])
 
     def scores(self, query: str, mask: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """BM25 score of every document, and the best score any document could reach for this query."""
@@ -201,6 +210,7 @@ class BM25Index:
             postings=self.postings,
             weights=self.weights,
             max_weight=self.max_weight,
+            idf=self.idf,
         )
         (directory / "terms.json").write_text(json.dumps({"ids": self.ids, "terms": self.term_ids}))
 
@@ -216,6 +226,7 @@ class BM25Index:
                 arrays["postings"],
                 arrays["weights"],
                 arrays["max_weight"],
+                arrays["idf"],
             )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,12 +57,22 @@ class SearchFilters:
 
 
 @dataclass
+class _Chunk:
+    sim: float
+    text: str
+    meta: dict[str, Any]
+
+
+@dataclass
 class _Candidate:
     position: int
     dense: float = 0.0
     keyword: float = 0.0
     name: float = 0.0
-    chunk_sims: dict[str, float] = field(default_factory=dict)
+    chunks: dict[str, _Chunk] = field(default_factory=dict)
+
+    def score(self, signals: int) -> float:
+        return (self.dense + self.keyword + self.name) / signals
 
 
 class KnowledgeSearch:
@@ -101,42 +111,45 @@ class KnowledgeSearch:
         kinds = [filters.kind] if filters.kind else list(DocumentKind)
         hits: list[SearchHit] = []
         for kind in kinds:
-            if self.store.count(kind) == 0:
-                continue
-            hits.extend(self._search_kind(kind, query, vector, k, filters))
+            snapshot = self.snapshot(kind)
+            if snapshot.chunk_ids:
+                hits.extend(self._search_kind(kind, snapshot, query, vector, k, filters))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
 
-    def search_many(
-        self, queries: Sequence[str], k: int = 5, filters: SearchFilters | None = None
-    ) -> list[list[SearchHit]]:
-        """Run several queries (the batch CLI); snapshots and the model are shared."""
-        return [self.search(q, k, filters) for q in queries]
-
     def _search_kind(
-        self, kind: DocumentKind, query: str, vector: np.ndarray, k: int, filters: SearchFilters
+        self,
+        kind: DocumentKind,
+        snapshot: LexicalSnapshot,
+        query: str,
+        vector: np.ndarray,
+        k: int,
+        filters: SearchFilters,
     ) -> list[SearchHit]:
-        snapshot = self.snapshot(kind)
         collection = self.store.collection(kind)
-        where = filters.chroma_where()
         pool = max(4 * k, 40)
         candidates: dict[int, _Candidate] = {}
 
-        # Dense side: the nearest chunks, best chunk per document.
+        # Dense side: the nearest chunks, kept per document.
         result = collection.query(
             query_embeddings=[vector.tolist()],
-            n_results=min(pool, max(len(snapshot.chunk_ids), 1)),
-            where=where,
-            include=["distances", "metadatas"],
+            n_results=min(pool, len(snapshot.chunk_ids)),
+            where=filters.chroma_where(),
+            include=["distances", "metadatas", "documents"],
         )
-        for chunk_id, distance, meta in zip(
-            result["ids"][0], (result["distances"] or [[]])[0], (result["metadatas"] or [[]])[0], strict=True
-        ):
+        rows = zip(
+            result["ids"][0],
+            (result["distances"] or [[]])[0],
+            (result["documents"] or [[]])[0],
+            (result["metadatas"] or [[]])[0],
+            strict=True,
+        )
+        for chunk_id, distance, text, meta in rows:
             position = snapshot.doc_position.get(str((meta or {}).get("doc_id", chunk_id)))
             if position is None:  # written after the snapshot; picked up at the next revision
                 continue
             candidate = candidates.setdefault(position, _Candidate(position))
-            candidate.chunk_sims[chunk_id] = 1.0 - float(distance)
+            candidate.chunks[chunk_id] = _Chunk(1.0 - float(distance), text or "", dict(meta or {}))
 
         # Keyword side: BM25 over whole documents, normalised by the query's best possible score.
         mask = snapshot.doc_mask(filters.service, filters.since, filters.until)
@@ -153,10 +166,8 @@ class KnowledgeSearch:
         if not candidates:
             return []
 
-        self._fill_dense(collection, snapshot, vector, candidates)
         query_terms = set(tokenize(query))
         for candidate in candidates.values():
-            candidate.dense = max(candidate.chunk_sims.values(), default=0.0)
             candidate.keyword = float(keyword[candidate.position])
             if kind is DocumentKind.RUNBOOK:
                 candidate.name = (
@@ -164,66 +175,83 @@ class KnowledgeSearch:
                     if candidate.position in exact
                     else PARTIAL_NAME_WEIGHT * snapshot.name_coverage(candidate.position, query_terms)
                 )
+            candidate.dense = max((c.sim for c in candidate.chunks.values()), default=0.0)
         signals = 3 if kind is DocumentKind.RUNBOOK else 2
-        ranked = sorted(
-            candidates.values(), key=lambda c: (c.dense + c.keyword + c.name) / signals, reverse=True
-        )[:k]
-        chunk_keyword, chunk_ceiling = snapshot.chunk_index.scores(query)
-        best_chunks = {
-            c.position: self._best_chunk(snapshot, c, chunk_keyword / max(chunk_ceiling, 1e-9))
-            for c in ranked
-        }
-        records = collection.get(ids=list(best_chunks.values()), include=["documents", "metadatas"])
-        by_id = {
-            rid: (doc or "", meta or {})
-            for rid, doc, meta in zip(
-                records["ids"], records["documents"] or [], records["metadatas"] or [], strict=True
-            )
-        }
+        # A document the dense query did not return is no closer than the farthest chunk it did return;
+        # only candidates that could still reach the top k need their vectors fetched.
+        floor = min((c.sim for cand in candidates.values() for c in cand.chunks.values()), default=1.0)
+        contenders = _could_reach_top(candidates.values(), k, signals, floor)
+        self._fill_dense(collection, snapshot, vector, contenders)
+        for candidate in contenders.values():
+            candidate.dense = max((c.sim for c in candidate.chunks.values()), default=0.0)
+        ranked = sorted(candidates.values(), key=lambda c: c.score(signals), reverse=True)[:k]
         hits = []
         for candidate in ranked:
-            text, meta = by_id.get(best_chunks[candidate.position], ("", {}))
-            score = (candidate.dense + candidate.keyword + candidate.name) / signals
-            hits.append(_to_hit(kind, snapshot.doc_ids[candidate.position], text, dict(meta), score, query))
+            if not candidate.chunks:
+                continue
+            best = _best_chunk(candidate, query_terms, snapshot)
+            hits.append(
+                _to_hit(kind, snapshot.doc_ids[candidate.position], best, candidate.score(signals), query)
+            )
         return hits
 
+    @staticmethod
     def _fill_dense(
-        self,
-        collection: Any,
-        snapshot: LexicalSnapshot,
-        vector: np.ndarray,
-        candidates: dict[int, _Candidate],
+        collection: Any, snapshot: LexicalSnapshot, vector: np.ndarray, candidates: dict[int, _Candidate]
     ) -> None:
-        """Candidates found only by keywords or names still need their dense similarity."""
-        missing = [snapshot.doc_ids[c.position] for c in candidates.values() if not c.chunk_sims]
-        if not missing:
+        """Candidates found only by keywords or names still need their chunks' dense similarity.
+
+        Fetched by id (the snapshot knows each document's chunks): a metadata `$in` filter would
+        scan the collection.
+        """
+        wanted = [
+            chunk_id
+            for candidate in candidates.values()
+            if not candidate.chunks
+            for chunk_id in snapshot.chunks_of(candidate.position)
+        ]
+        if not wanted:
             return
-        records = collection.get(where={"doc_id": {"$in": missing}}, include=["embeddings", "metadatas"])
+        records = collection.get(ids=wanted, include=["embeddings", "documents", "metadatas"])
         embeddings = records.get("embeddings")
         if embeddings is None or len(records["ids"]) == 0:
             return
         sims = np.asarray(embeddings, dtype=np.float32) @ vector
-        for chunk_id, sim, meta in zip(records["ids"], sims, records["metadatas"] or [], strict=True):
+        rows = zip(records["ids"], sims, records["documents"] or [], records["metadatas"] or [], strict=True)
+        for chunk_id, sim, text, meta in rows:
             position = snapshot.doc_position.get(str((meta or {}).get("doc_id")))
             if position is not None and position in candidates:
-                candidates[position].chunk_sims[chunk_id] = float(sim)
-
-    @staticmethod
-    def _best_chunk(snapshot: LexicalSnapshot, candidate: _Candidate, chunk_keyword: np.ndarray) -> str:
-        """The chunk that best answers the query: dense similarity plus its own keyword match."""
-
-        def value(chunk_id: str) -> float:
-            position = snapshot.chunk_position.get(chunk_id)
-            return candidate.chunk_sims[chunk_id] + (
-                float(chunk_keyword[position]) if position is not None else 0
-            )
-
-        return max(candidate.chunk_sims, key=value)
+                candidates[position].chunks[chunk_id] = _Chunk(float(sim), text or "", dict(meta or {}))
 
 
-def _to_hit(
-    kind: DocumentKind, doc_id: str, text: str, meta: dict[str, Any], score: float, query: str
-) -> SearchHit:
+def _could_reach_top(
+    candidates: Iterable[_Candidate], k: int, signals: int, dense_ceiling: float
+) -> dict[int, _Candidate]:
+    """Candidates without a dense score whose best possible score reaches the k-th guaranteed one."""
+    pool = list(candidates)
+    guaranteed = sorted((c.score(signals) for c in pool), reverse=True)  # dense 0 when not yet known
+    bar = guaranteed[k - 1] if len(guaranteed) >= k else 0.0
+    return {
+        c.position: c
+        for c in pool
+        if not c.chunks and (max(dense_ceiling, 0.0) + c.keyword + c.name) / signals >= bar
+    }
+
+
+def _best_chunk(candidate: _Candidate, query_terms: set[str], snapshot: LexicalSnapshot) -> _Chunk:
+    """The chunk that best answers the query: its dense similarity plus its share of the query's
+    idf-weighted terms (so the snippet shows the words the user searched for)."""
+    idf = snapshot.doc_index.idf_of
+    total = sum(idf(t) for t in query_terms) or 1.0
+
+    def value(chunk: _Chunk) -> float:
+        return chunk.sim + sum(idf(t) for t in query_terms & set(tokenize(chunk.text))) / total
+
+    return max(candidate.chunks.values(), key=value)
+
+
+def _to_hit(kind: DocumentKind, doc_id: str, chunk: _Chunk, score: float, query: str) -> SearchHit:
+    text, meta = chunk.text, chunk.meta
     line_start = meta.get("line_start")
     line_end = meta.get("line_end")
     if kind is DocumentKind.RUNBOOK:

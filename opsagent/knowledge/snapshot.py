@@ -20,7 +20,7 @@ from opsagent.knowledge.lexical import CAMEL, WORD, BM25Index, tokenize
 from opsagent.knowledge.models import DocumentKind
 from opsagent.knowledge.store import VectorStore
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 NAN = float("nan")
 
 
@@ -106,7 +106,9 @@ class LexicalSnapshot:
 
     def __post_init__(self) -> None:
         self.doc_position = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
-        self.chunk_position = {chunk_id: i for i, chunk_id in enumerate(self.chunk_ids)}
+        self._doc_chunks: dict[int, list[str]] = defaultdict(list)
+        for chunk_id, doc in zip(self.chunk_ids, self.chunk_doc.tolist(), strict=True):
+            self._doc_chunks[doc].append(chunk_id)
         self._exact: dict[str, list[int]] = defaultdict(list)
         self._name_terms: list[list[set[str]]] = []
         df: dict[str, int] = defaultdict(int)
@@ -121,6 +123,10 @@ class LexicalSnapshot:
                     self._exact[joined].append(position)
         n = max(len(self.doc_names), 1)
         self._name_idf = {t: math.log1p((n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+
+    def chunks_of(self, position: int) -> list[str]:
+        """Chunk ids of a document."""
+        return self._doc_chunks.get(position, [])
 
     def exact_name_matches(self, query: str) -> set[int]:
         """Documents one of whose names the query spells out (e.g. the alert a runbook is named for)."""

@@ -119,6 +119,8 @@ class VectorStore:
 
     def revision(self, kind: DocumentKind) -> str:
         """Changes whenever the collection's content changes; keys derived caches (the BM25 index)."""
+        self.collection(kind)  # creates it (and checks the model) on first use
+        # Re-read rather than trust the cached object: another process may have ingested since.
         meta = self.client.get_collection(self.collection_name(kind)).metadata or {}
         return str(meta.get(REVISION_KEY, ""))
 
