@@ -28,13 +28,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check opsagent tests bench
-	$(BIN)/ruff format --check opsagent tests bench
+	$(BIN)/ruff check opsagent tests bench scripts
+	$(BIN)/ruff format --check opsagent tests bench scripts
 	$(BIN)/mypy
 
 ## Benchmarks print JSON; results are also written to bench/results/.
 bench: $(STAMP)
 	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.embedding_models
 	$(BIN)/python -m bench.ingest_throughput
 	$(BIN)/python -m bench.search_latency
 	$(BIN)/python -m bench.log_ingest

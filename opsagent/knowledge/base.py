@@ -6,11 +6,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from opsagent.knowledge.logstore import LogLineStore
-
 from opsagent.config import Settings
 from opsagent.knowledge.embeddings import OnnxEmbedder, get_model_spec, load_embedder
 from opsagent.knowledge.ingest import Ingestor, IngestProgress
+from opsagent.knowledge.logstore import LogLineStore
 from opsagent.knowledge.models import DocumentKind, IngestReport, LogLine, SearchHit
 from opsagent.knowledge.search import KnowledgeSearch, SearchFilters
 from opsagent.knowledge.store import VectorStore

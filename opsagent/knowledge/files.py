@@ -15,6 +15,9 @@ RUNBOOK_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
 LOG_SUFFIXES = {".log", ".jsonl", ".ndjson", ".gz"}
 # Folders that are never knowledge: VCS metadata, virtualenvs, caches.
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".opsagent"}
+# Files that describe a folder rather than an incident; skipped when walking a directory (an explicit
+# file path is still ingested).
+SKIP_FILES = re.compile(r"^(readme|changelog|license|licence|contributing|code_of_conduct)(\.[a-z]+)?$", re.I)
 TIMESTAMPISH = re.compile(
     r"^\s*(\{|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|ts=|time=|level=|"
     r"\d{1,3}(\.\d{1,3}){3} )"
@@ -79,7 +82,7 @@ def discover(path: Path, forced: DocumentKind | None = None) -> tuple[Path, list
 
 def _walk(root: Path) -> Iterator[Path]:
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.name in SKIP_DIRS:
+        if entry.name.startswith(".") or entry.name in SKIP_DIRS or SKIP_FILES.match(entry.name):
             continue
         # Never follow links: a link could lead out of the tree being ingested.
         if entry.is_symlink():

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from opsagent.knowledge.log_ingest import default_service_from_path, ingest_log_file
-from opsagent.knowledge.logstore import LogLineStore
-
 from opsagent.config import Settings
 from opsagent.knowledge.embeddings import OnnxEmbedder
 from opsagent.knowledge.files import FoundFile, discover, doc_id_for, file_sha256, read_text_file
+from opsagent.knowledge.log_ingest import default_service_from_path, ingest_log_file
+from opsagent.knowledge.logstore import LogLineStore
 from opsagent.knowledge.models import DocumentKind, IngestReport, LogTemplate, RunbookChunk
 from opsagent.knowledge.runbooks import chunk_runbook, parse_runbook, tags_from_path
 from opsagent.knowledge.store import VectorStore
@@ -77,9 +76,15 @@ def runbook_metadata(chunk: RunbookChunk) -> dict[str, Any]:
     }
 
 
-def template_record(template: LogTemplate, file_hash: str) -> tuple[str, str, dict[str, Any]]:
-    """(id, embedded text, metadata) of a mined log template; one template is one document."""
-    doc_id = doc_id_for(template.root, f"{template.source}\0{template.template}")
+def template_record(
+    template: LogTemplate, file_hash: str, occurrence: int = 0
+) -> tuple[str, str, dict[str, Any]]:
+    """(id, embedded text, metadata) of a mined log template; one template is one document.
+
+    The same shape can be mined more than once per file (per service, and apart for warn-or-worse
+    lines), so the id also carries which occurrence of that text it is.
+    """
+    doc_id = doc_id_for(template.root, f"{template.source}\0{template.template}\0{occurrence}")
     metadata = {
         "kind": DocumentKind.LOG.value,
         "doc_id": doc_id,
@@ -228,7 +233,13 @@ class Ingestor:
         )
         report.log_lines += result.lines
         report.warnings.extend(f"{found.source}: {w}" for w in result.warnings)
-        return [template_record(t, file_hash) for t in result.templates]
+        seen: dict[str, int] = {}
+        records = []
+        for template in result.templates:
+            occurrence = seen.get(template.template, 0)
+            seen[template.template] = occurrence + 1
+            records.append(template_record(template, file_hash, occurrence))
+        return records
 
     def _skip(self, report: IngestReport, found: FoundFile, reason: str) -> bool:
         report.files_skipped += 1
