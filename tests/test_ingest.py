@@ -122,3 +122,30 @@ def test_a_new_process_reopens_the_collection_with_our_embedding_function(
     # No embedding function passed: Chroma rebuilds ours from the collection's stored configuration.
     result = collection.query(query_texts=["no space left on device"], n_results=1)
     assert result["metadatas"][0][0]["source"] == "storage/disk-full.md"
+
+
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.total = -1
+        self.seen: list[int] = []
+
+    def start(self, total_bytes: int) -> None:
+        self.total = total_bytes
+
+    def advance(self, done_bytes: int, description: str) -> None:
+        self.seen.append(done_bytes)
+
+
+def test_progress_reaches_the_total_and_never_goes_back(settings: Settings, runbook_dir: Path) -> None:
+    log = runbook_dir / "app.log"
+    log.write_text("".join(f"2026-11-20T03:00:{i % 60:02d}Z INFO request {i} done\n" for i in range(50_000)))
+    progress = RecordingProgress()
+    kb = KnowledgeBase(settings)
+    try:
+        kb.ingest([runbook_dir], progress=progress)
+    finally:
+        kb.close()
+    assert progress.total == sum(p.stat().st_size for p in runbook_dir.rglob("*") if p.is_file())
+    assert progress.seen[-1] == progress.total
+    assert progress.seen == sorted(progress.seen)
+    assert len(set(progress.seen)) > 5  # the big log reports while it streams

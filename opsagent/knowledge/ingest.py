@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -136,7 +137,11 @@ class Ingestor:
             for found in files:
                 report.files_seen += 1
                 progress.advance(done, found.source)
-                if self._ingest_file(found, known[found.kind], pending[found.kind], report):
+
+                def within_file(read: int, base: int = done, name: str = found.source) -> None:
+                    progress.advance(base + read, name)  # large logs move the bar while they stream
+
+                if self._ingest_file(found, known[found.kind], pending[found.kind], report, within_file):
                     changed.add(found.kind)
                 done += _size(found.path)
                 progress.advance(done, found.source)
@@ -175,6 +180,7 @@ class Ingestor:
         known: dict[str, tuple[str, set[str]]],
         pending: _Pending,
         report: IngestReport,
+        on_bytes: Callable[[int], None],
     ) -> bool:
         try:
             file_hash = file_sha256(found.path)
@@ -189,7 +195,7 @@ class Ingestor:
                 records = self._runbook_records(found, file_hash)
                 report.chunks_added += len(records)
             else:
-                records = self._log_records(found, file_hash, report)
+                records = self._log_records(found, file_hash, report, on_bytes)
                 report.templates_added += len(records)
         except (ValueError, OSError, EOFError) as exc:  # RunbookError is a ValueError
             kept = "; the previously ingested version is kept" if previous else ""
@@ -217,7 +223,7 @@ class Ingestor:
         return [(c.id, c.embedding_text(), runbook_metadata(c)) for c in chunks]
 
     def _log_records(
-        self, found: FoundFile, file_hash: str, report: IngestReport
+        self, found: FoundFile, file_hash: str, report: IngestReport, on_bytes: Callable[[int], None]
     ) -> list[tuple[str, str, dict[str, Any]]]:
         size = _size(found.path)
         if size > self.settings.max_log_bytes:
@@ -230,6 +236,7 @@ class Ingestor:
             source=found.source,
             store=self.log_store,
             default_service=default_service_from_path(found.path),
+            progress=on_bytes,
         )
         report.log_lines += result.lines
         report.warnings.extend(f"{found.source}: {w}" for w in result.warnings)
