@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -81,7 +82,7 @@ def ingest(
         out.print_json(report.model_dump_json())
         return
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     out.print(
         f"Ingested {report.files_ingested} file(s) ({report.chunks_added} runbook chunks, "
         f"{report.templates_added} log templates from {report.log_lines} lines); "
@@ -184,11 +185,12 @@ def _print_hits(query: str, hits: list[SearchHit], settings: Settings) -> None:
             highlight=False,
         )
     for rank, hit in enumerate(hits, start=1):
-        where = hit.citation.render()
+        # Titles and paths come from user files and logs: escape them so "[error]" is text, not markup.
+        title = escape(hit.title if len(hit.title) <= 100 else hit.title[:99] + "…")
         out.print(
-            f"[bold]{rank}. {hit.title}[/]  [dim]{hit.kind.value} · score {hit.score:.2f}[/]", highlight=False
+            f"[bold]{rank}. {title}[/]  [dim]{hit.kind.value} · score {hit.score:.2f}[/]", highlight=False
         )
-        out.print(f"   [cyan]{where}[/]", highlight=False)
+        out.print(f"   [cyan]{escape(hit.citation.render())}[/]", highlight=False)
         if hit.kind is DocumentKind.LOG:
             out.print(
                 f"   {hit.count} lines, {format_time(hit.first_seen)} → {format_time(hit.last_seen)}",
@@ -196,7 +198,7 @@ def _print_hits(query: str, hits: list[SearchHit], settings: Settings) -> None:
             )
         out.print(f"   {hit.snippet}", highlight=False, markup=False)
         if hit.actions:
-            out.print(f"   actions: {', '.join(hit.actions)}", highlight=False)
+            out.print(f"   actions: {', '.join(hit.actions)}", highlight=False, markup=False)
         out.print()
 
 
@@ -225,7 +227,8 @@ def logs(
         if as_json:
             print(line.model_dump_json())
         else:
-            out.print(f"[cyan]{line.source}:{line.line_no}[/] {line.text}", highlight=False, soft_wrap=True)
+            where = escape(f"{line.source}:{line.line_no}")
+            out.print(f"[cyan]{where}[/] {escape(line.text)}", highlight=False, soft_wrap=True)
     if not lines and not as_json:
         out.print("No matching log lines.")
 
@@ -256,7 +259,7 @@ def main() -> None:
     try:
         app()
     except OpsagentError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -265,7 +268,8 @@ def main() -> None:
         if os.environ.get("OPSAGENT_DEBUG"):
             raise
         err.print(
-            f"[red]error:[/] unexpected {exc.__class__.__name__}: {exc} (set OPSAGENT_DEBUG=1 for details)",
+            f"[red]error:[/] unexpected {exc.__class__.__name__}: {escape(str(exc))} "
+            "(set OPSAGENT_DEBUG=1 for details)",
             highlight=False,
         )
         sys.exit(1)

@@ -52,3 +52,23 @@ def test_chroma_rebuilds_our_function_from_a_stored_config() -> None:
     assert isinstance(function, OpsagentEmbeddingFunction)
     assert function.get_config() == {"model": "minilm-l6-int8"}
     assert len(function(["hello"])[0]) == 384
+
+
+def test_batches_pad_to_their_own_longest_text_not_to_the_maximum() -> None:
+    from opsagent.knowledge.embeddings import OnnxEmbedder, get_model_spec
+
+    embedder = OnnxEmbedder(get_model_spec("minilm-l6-int8"), batch_size=2)
+    widths: list[tuple[int, int]] = []
+    real_run = embedder._session.run
+
+    def recording_run(outputs, feeds):  # type: ignore[no-untyped-def]
+        widths.append(feeds["input_ids"].shape)
+        return real_run(outputs, feeds)
+
+    embedder._session = type("Spy", (), {"run": staticmethod(recording_run)})()  # type: ignore[assignment]
+    texts = ["tiny", "long text " * 200, "a b", "medium sized text here"]
+    embedder.encode(texts)
+    # Sorted by length: the two short texts share a narrow batch, the long one is capped at 256 tokens.
+    assert widths[0][1] < 10
+    assert widths[-1][1] == 256
+    assert len(widths) == 2
