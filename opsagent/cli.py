@@ -126,7 +126,12 @@ def search(
         if as_json:
             print(json.dumps({"query": text, "results": [_hit_json(h) for h in hits]}))
         else:
-            _print_hits(text, hits, kb.settings)
+            if hits:
+                _print_hits(hits, kb.settings)
+            elif any(kb.store.count(k) for k in DocumentKind):
+                out.print("No results for that query and those filters.")
+            else:
+                out.print("Nothing is ingested yet: run opsagent ingest PATH first.")
     finally:
         kb.close()
 
@@ -149,42 +154,56 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
         "snippet": hit.snippet,
         "kind": hit.kind.value,
         "citation": hit.citation.render(),
+        "root": hit.root,
     }
 
 
 def _search_batch(kb: KnowledgeBase, batch: Path, k: int, filters: SearchFilters) -> None:
+    """One output line per input line, in order; a bad line gets an `error` line, never a gap."""
     try:
-        handle = sys.stdin if str(batch) == "-" else batch.open(encoding="utf-8")
+        # errors="replace": a stray byte spoils one query, not the whole batch.
+        handle = sys.stdin if str(batch) == "-" else batch.open(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UsageProblem(f"cannot read {batch}: {exc.strerror or exc}") from None
     with handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            try:
-                query = json.loads(line)
-                qid, qtext = query["id"], str(query["text"])
-            except (ValueError, KeyError, TypeError):
-                err.print(
-                    f"[yellow]warning:[/] {batch}:{number}: expected a JSON object with 'id' and 'text'"
-                )
+            qid, qtext, problem = _batch_query(line)
+            if problem:
+                err.print(f"[yellow]warning:[/] {escape(str(batch))}:{number}: {problem}", highlight=False)
+                print(json.dumps({"id": qid, "results": [], "error": problem}), flush=True)
                 continue
             hits = kb.search(qtext, k, filters)
             print(json.dumps({"id": qid, "results": [_hit_json(h) for h in hits]}), flush=True)
 
 
-def _print_hits(query: str, hits: list[SearchHit], settings: Settings) -> None:
-    if not hits:
-        out.print("No results. Ingest runbooks and logs first: opsagent ingest PATH")
-        return
-    best = hits[0]
-    if best.kind is DocumentKind.RUNBOOK and best.score < settings.no_runbook_threshold:
+def _batch_query(line: str) -> tuple[Any, str, str | None]:
+    """(id, text, problem) of one batch line."""
+    try:
+        query = json.loads(line)
+    except ValueError:
+        return None, "", 'not valid JSON; expected {"id": ..., "text": "..."}'
+    if not isinstance(query, dict) or "id" not in query:
+        return None, "", "expected a JSON object with 'id' and 'text'"
+    text = query.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return query["id"], "", "'text' must be a non-empty string"
+    return query["id"], text, None
+
+
+def _print_hits(hits: list[SearchHit], settings: Settings) -> None:
+    runbooks = [h for h in hits if h.kind is DocumentKind.RUNBOOK]
+    if runbooks and runbooks[0].score < settings.no_runbook_threshold:
+        # The threshold is calibrated on alerts (see README); free-text questions score lower.
         out.print(
-            f"[yellow]No runbook clearly matches[/] (best score {best.score:.2f} < "
-            f"{settings.no_runbook_threshold:.2f}); closest results:",
+            f"[dim]The best runbook scores {runbooks[0].score:.3f}, below the "
+            f"{settings.no_runbook_threshold} at which triage reports 'no runbook found'.[/]",
             highlight=False,
         )
-    for rank, hit in enumerate(hits, start=1):
+    # What to do first, then the evidence: runbooks above log templates, each kind by score.
+    ordered = runbooks + [h for h in hits if h.kind is not DocumentKind.RUNBOOK]
+    for rank, hit in enumerate(ordered, start=1):
         # Titles and paths come from user files and logs: escape them so "[error]" is text, not markup.
         title = escape(hit.title if len(hit.title) <= 100 else hit.title[:99] + "…")
         out.print(
@@ -234,6 +253,17 @@ def logs(
 
 
 @app.command()
+def forget(path: Annotated[Path, typer.Argument(help="A folder ingested before (it may be gone).")]) -> None:
+    """Remove everything that was ingested from a folder: its runbooks, log templates and log lines."""
+    kb = _knowledge()
+    try:
+        root = kb.forget(path)
+    finally:
+        kb.close()
+    out.print(f"Removed everything ingested from {escape(root)}.", highlight=False)
+
+
+@app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What is in the knowledge base and where it lives."""
     kb = _knowledge()
@@ -251,6 +281,8 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for name, counts in info["collections"].items():
         table.add_row(f"{name}s", f"{counts['documents']} files, {counts['records']} indexed records")
     table.add_row("log lines", f"{info['log_lines']} in {info['log_files']} files")
+    for root in info["roots"]:
+        table.add_row("ingested from", escape(root))
     out.print(table)
 
 

@@ -25,7 +25,8 @@ from opsagent.errors import ConfigError
 class Settings(BaseSettings):
     """Everything opsagent can be configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="OPSAGENT_", extra="ignore")
+    # extra="forbid": a misspelled key in opsagent.yaml is an error, not silently ignored.
+    model_config = SettingsConfigDict(env_prefix="OPSAGENT_", extra="forbid")
 
     data_dir: Path = Field(
         default=Path(".opsagent"),
@@ -109,13 +110,26 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning validation problems into one readable ConfigError."""
+    """Build settings, turning any problem (a bad value, a broken YAML file) into one ConfigError."""
+    import yaml
     from pydantic import ValidationError
 
+    where = "OPSAGENT_* variables" + (
+        f" and {os.environ.get('OPSAGENT_CONFIG', 'opsagent.yaml')}"
+        if os.environ.get("OPSAGENT_CONFIG") or Path("opsagent.yaml").is_file()
+        else ""
+    )
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"Invalid settings ({problems}). Check your OPSAGENT_* variables.") from exc
+        raise ConfigError(f"Invalid settings ({problems}). Check your {where}.") from exc
+    except yaml.YAMLError as exc:
+        first = str(exc).replace("\n", " ")
+        raise ConfigError(f"The config file is not valid YAML ({first}). Check your {where}.") from exc
+    except (TypeError, ValueError) as exc:  # e.g. a YAML list where a mapping belongs
+        raise ConfigError(
+            f"The config file must be a mapping of settings ({exc}). Check your {where}."
+        ) from exc

@@ -1,4 +1,4 @@
-"""Parsing user-given times: ISO-8601 (`2026-11-20T03:00:00Z`), epoch seconds, or `30m`/`2h`/`1d` ago."""
+"""Parsing user-given times: ISO-8601 (`2026-11-20T03:00:00Z`), epoch s or ms, or `30m` / `2h ago` / `1d`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import re
 import time
 from datetime import UTC, datetime
 
-RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])(?:\s+ago)?$", re.IGNORECASE)
+# Epoch values above this are milliseconds (this many seconds is the year 5138).
+EPOCH_MS_THRESHOLD = 1e11
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -15,13 +17,11 @@ def parse_time(value: str, *, now: float | None = None) -> float:
     text = value.strip()
     match = RELATIVE.match(text)
     if match:
-        return (now if now is not None else time.time()) - float(match.group(1)) * UNIT_SECONDS[
-            match.group(2)
-        ]
-    try:
-        return float(text)
-    except ValueError:
-        pass
+        unit = UNIT_SECONDS[match.group(2).lower()]
+        return (now if now is not None else time.time()) - float(match.group(1)) * unit
+    if re.fullmatch(r"\d+(\.\d+)?", text):  # epoch seconds or milliseconds; never nan/inf/negative
+        number = float(text)
+        return number / 1000 if number > EPOCH_MS_THRESHOLD else number
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

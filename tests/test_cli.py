@@ -45,20 +45,21 @@ def test_batch_search_prints_one_line_per_query(
 ) -> None:
     runner.invoke(app, ["ingest", str(runbook_dir)], env=env)
     batch = tmp_path / "queries.jsonl"
-    batch.write_text(
-        json.dumps({"id": "q1", "text": "OOMKilled exit code 137"})
-        + "\n"
-        + "not json\n"
-        + json.dumps({"id": 2, "text": "No space left on device"})
-        + "\n"
+    batch.write_bytes(
+        (json.dumps({"id": "q1", "text": "OOMKilled exit code 137"}) + "\n").encode()
+        + b"not json\n\n"
+        + (json.dumps({"id": "q3", "text": None}) + "\n").encode()
+        + b'{"id": "q4", "text": "No space left on device \xff"}\n'
     )
     result = runner.invoke(app, ["search", "--batch", str(batch), "-k", "2", "--json"], env=env)
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [line["id"] for line in lines] == ["q1", 2]
+    assert [line["id"] for line in lines] == ["q1", None, "q3", "q4"]
     assert lines[0]["results"][0]["source"] == "kubernetes/pod-oomkilled.md"
-    assert lines[1]["results"][0]["source"] == "storage/disk-full.md"
     assert len(lines[0]["results"]) == 2
+    assert lines[1]["error"] and lines[1]["results"] == []
+    assert "non-empty string" in lines[2]["error"]
+    assert lines[3]["results"][0]["source"] == "storage/disk-full.md"
 
 
 def _run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

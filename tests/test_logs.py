@@ -325,3 +325,9 @@ def test_syslog_wrapping_klog_and_logfmt_takes_the_inner_level() -> None:
         default_year=2026,
     )
     assert (containerd.level, containerd.service) == ("warn", "containerd")
+
+
+def test_json_without_a_message_key_keeps_its_fields() -> None:
+    line = parse_line('{"ts": "2026-11-20T03:00:00Z", "level": "warn", "queue": "orders", "depth": 48211}')
+    assert line.level == "warn"
+    assert line.message == "queue=orders depth=48211"

@@ -30,3 +30,10 @@ def test_alert_query_without_labels() -> None:
     query = build_alert_query("DiskFull")
     assert query.text == "DiskFull"
     assert query.service is None
+
+
+def test_real_names_that_look_hyphenated_are_kept() -> None:
+    query = build_alert_query(
+        "QueueBacklog", labels={"app": "payments-worker-queue", "pod": "api-7d9f8c6b4-x2k4q"}
+    )
+    assert "payments-worker-queue" in query.text

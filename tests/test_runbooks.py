@@ -98,3 +98,17 @@ def test_names_include_h1_and_file_stem() -> None:
 def test_embedding_text_carries_title_and_section() -> None:
     _, chunks = _chunks("# Disk full\n\n## Meaning\n\nNo space left.\n")
     assert chunks[0].embedding_text().startswith("Disk full > Meaning\n\n")
+
+
+def test_a_comment_in_a_code_fence_is_never_the_title() -> None:
+    runbook, _ = _chunks(
+        "## Steps\n\n```bash\n# drain the node first\nkubectl drain x\n```\n", "ops/drain-node.md"
+    )
+    assert runbook.title == "drain-node"
+
+
+def test_headings_with_closing_hashes_and_long_padding() -> None:
+    text = "# Disk full ##\n\n## Fix" + " " * 3000 + "now\n\nbody\n"
+    runbook, chunks = _chunks(text)
+    assert runbook.title == "Disk full"
+    assert chunks[0].section == "Fix" + " " * 3000 + "now"

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from opsagent.config import Settings
+from opsagent.errors import IngestError
 from opsagent.knowledge.embeddings import OnnxEmbedder, get_model_spec, load_embedder
 from opsagent.knowledge.ingest import Ingestor, IngestProgress
 from opsagent.knowledge.logstore import LogLineStore
 from opsagent.knowledge.models import DocumentKind, IngestReport, LogLine, SearchHit
+from opsagent.knowledge.roots import stored_roots
 from opsagent.knowledge.search import KnowledgeSearch, SearchFilters
 from opsagent.knowledge.store import VectorStore
 
@@ -47,6 +49,20 @@ class KnowledgeBase:
         ingestor = Ingestor(self.settings, self.store, self.log_store, self.embedder)
         return ingestor.ingest(paths, kind=kind, progress=progress)
 
+    def roots(self) -> list[str]:
+        """Every ingested root directory."""
+        return sorted(stored_roots(self.store, self.log_store))
+
+    def forget(self, path: Path) -> str:
+        """Remove everything ingested from a root; the folder itself need not exist any more."""
+        root = str(path.expanduser().resolve())
+        known = self.roots()
+        if root not in known:
+            listing = ", ".join(known) or "none"
+            raise IngestError(f"Nothing is stored under {root}. Ingested roots: {listing}.")
+        Ingestor(self.settings, self.store, self.log_store, self.embedder).forget(root)
+        return root
+
     def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[SearchHit]:
         """Hybrid search over runbooks and log templates."""
         return self.searcher.search(query, k, filters)
@@ -74,6 +90,7 @@ class KnowledgeBase:
                 kind.value: {"records": self.store.count(kind), "documents": documents[kind.value]}
                 for kind in DocumentKind
             },
+            "roots": self.roots(),
             "log_lines": sum(lines for _, _, lines in self.log_store.sources()),
             "log_files": len(self.log_store.sources()),
         }

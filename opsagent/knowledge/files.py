@@ -63,6 +63,8 @@ def discover(path: Path, forced: DocumentKind | None = None) -> tuple[Path, list
         raise IngestError(f"{path} does not exist.")
     root = path.resolve()
     warnings: list[str] = []
+    if not root.is_file() and not root.is_dir():
+        raise IngestError(f"{path} is not a regular file or a directory.")
     if root.is_file():
         kind = forced or detect_kind(root)
         if kind is None:
@@ -72,7 +74,7 @@ def discover(path: Path, forced: DocumentKind | None = None) -> tuple[Path, list
             )
         return root.parent, [FoundFile(root, root.parent, root.name, kind)], warnings
     files: list[FoundFile] = []
-    for file in _walk(root):
+    for file in _walk(root, warnings):
         kind = forced or detect_kind(file)
         if kind is None:
             continue
@@ -80,15 +82,20 @@ def discover(path: Path, forced: DocumentKind | None = None) -> tuple[Path, list
     return root, files, warnings
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for entry in sorted(root.iterdir()):
+def _walk(root: Path, warnings: list[str]) -> Iterator[Path]:
+    try:
+        entries = sorted(root.iterdir())
+    except OSError as exc:  # one unreadable folder must not stop the rest
+        warnings.append(f"skipped folder {root}: {exc.strerror or exc}")
+        return
+    for entry in entries:
         if entry.name.startswith(".") or entry.name in SKIP_DIRS or SKIP_FILES.match(entry.name):
             continue
         # Never follow links: a link could lead out of the tree being ingested.
         if entry.is_symlink():
             continue
         if entry.is_dir():
-            yield from _walk(entry)
+            yield from _walk(entry, warnings)
         elif entry.is_file():
             yield entry
 
@@ -100,6 +107,22 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def looks_binary(path: Path) -> bool:
+    """NUL bytes in the first 8 KiB (decompressed for .gz): a core dump or an archive, not text."""
+    import gzip
+
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(8192)
+        else:
+            with path.open("rb") as handle:
+                head = handle.read(8192)
+    except (OSError, EOFError):
+        return False  # unreadable or corrupt: the reader reports it properly
+    return b"\x00" in head
 
 
 def doc_id_for(root: Path | str, source: str) -> str:

@@ -13,16 +13,24 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from opsagent.config import Settings
 from opsagent.knowledge.embeddings import OnnxEmbedder
-from opsagent.knowledge.files import FoundFile, discover, doc_id_for, file_sha256, read_text_file
+from opsagent.knowledge.files import (
+    FoundFile,
+    discover,
+    doc_id_for,
+    file_sha256,
+    looks_binary,
+    read_text_file,
+)
 from opsagent.knowledge.log_ingest import default_service_from_path, ingest_log_file
 from opsagent.knowledge.logstore import LogLineStore
 from opsagent.knowledge.models import DocumentKind, IngestReport, LogTemplate, RunbookChunk
+from opsagent.knowledge.roots import nested_roots, place_under_known_root, stored_roots
 from opsagent.knowledge.runbooks import chunk_runbook, parse_runbook, tags_from_path
 from opsagent.knowledge.store import VectorStore
 
@@ -126,49 +134,94 @@ class Ingestor:
         progress = progress or _NoProgress()
         started = time.perf_counter()
         report = IngestReport()
-        plan = [discover(path, kind) for path in paths]
-        progress.start(sum(_size(f.path) for _, files, _ in plan for f in files))
-        done = 0
-        changed: set[DocumentKind] = set()
-        for (root, files, warnings), path in zip(plan, paths, strict=True):
-            report.warnings.extend(warnings)
-            known = {k: self._known_files(str(root), k) for k in DocumentKind}
-            pending = {k: _Pending(k) for k in DocumentKind}
-            for found in files:
-                report.files_seen += 1
-                progress.advance(done, found.source)
-
-                def within_file(read: int, base: int = done, name: str = found.source) -> None:
-                    progress.advance(base + read, name)  # large logs move the bar while they stream
-
-                if self._ingest_file(found, known[found.kind], pending[found.kind], report, within_file):
-                    changed.add(found.kind)
-                done += _size(found.path)
-                progress.advance(done, found.source)
-                for batch in pending.values():
-                    if len(batch.ids) >= FLUSH_CHUNKS:
-                        self._flush(batch)
-            for batch in pending.values():
-                self._flush(batch)
-            if Path(path).resolve().is_dir():
-                present = {f.source for f in files}
-                for doc_kind, sources in known.items():
-                    for source in sorted(set(sources) - present):
-                        self._remove(str(root), source, doc_kind)
-                        report.files_removed += 1
-                        changed.add(doc_kind)
-        for doc_kind in changed:
-            self.store.bump_revision(doc_kind)
+        plan = [(discover(path, kind), path.resolve().is_dir()) for path in paths]
+        progress.start(sum(_size(f.path) for (_, files, _), _ in plan for f in files))
+        self._done = 0
+        self._changed: set[DocumentKind] = set()
+        try:
+            for (root, files, warnings), is_dir in plan:
+                report.warnings.extend(warnings)
+                self._ingest_root(root, files, is_dir, report, progress)
+        finally:
+            # Also on failure or Ctrl-C: whatever was written must become visible to keyword search.
+            for doc_kind in self._changed:
+                self.store.bump_revision(doc_kind)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _known_files(self, root: str, kind: DocumentKind) -> dict[str, tuple[str, set[str]]]:
-        """source -> (file hash, record ids) for everything stored under a root."""
+    def _ingest_root(
+        self,
+        walked: Path,
+        files: list[FoundFile],
+        is_dir: bool,
+        report: IngestReport,
+        progress: IngestProgress,
+    ) -> None:
+        roots = stored_roots(self.store, self.log_store)
+        root, prefix = place_under_known_root(walked, roots)
+        if prefix:  # a folder (or file) inside a root ingested before: keep one copy, under that root
+            files = [replace(f, root=Path(root), source=f"{prefix}/{f.source}") for f in files]
+        elif is_dir:
+            for nested in nested_roots(walked, roots):
+                for doc_kind in DocumentKind:
+                    self._remove_root(nested, doc_kind)
+                report.warnings.append(f"{nested} was ingested before; its files now belong to {walked}")
+        known = {k: self._known_files(root, k, prefix) for k in DocumentKind}
+        with_lines = {(r, s) for r, s, _ in self.log_store.sources() if r == root}
+        pending = {k: _Pending(k) for k in DocumentKind}
+        for found in files:
+            report.files_seen += 1
+            progress.advance(self._done, found.source)
+
+            def within_file(read: int, base: int = self._done, name: str = found.source) -> None:
+                progress.advance(base + read, name)  # large logs move the bar while they stream
+
+            # Raw log lines live in this node's SQLite: re-read a file whose lines are missing here.
+            lines_missing = found.kind is DocumentKind.LOG and (root, found.source) not in with_lines
+            self._ingest_file(
+                found, known[found.kind], pending[found.kind], report, within_file, lines_missing
+            )
+            self._done += _size(found.path)
+            progress.advance(self._done, found.source)
+            for batch in pending.values():
+                if len(batch.ids) >= FLUSH_CHUNKS:
+                    self._flush(batch)
+        for batch in pending.values():
+            self._flush(batch)
+        if is_dir:
+            self._remove_missing(Path(root), files, known, report)
+
+    def _remove_missing(
+        self,
+        root: Path,
+        files: list[FoundFile],
+        known: dict[DocumentKind, dict[str, tuple[str, set[str]]]],
+        report: IngestReport,
+    ) -> None:
+        """Drop what is stored for files that are gone, or that now read as the other kind.
+
+        A stored file the walk skipped but that still exists (a README ingested by name) is kept.
+        """
+        present = {(f.source, f.kind) for f in files}
+        walked = {f.source for f in files}
+        for doc_kind, sources in known.items():
+            for source in sorted(sources):
+                if (source, doc_kind) in present:
+                    continue
+                gone = not (root / source).exists()
+                if gone or source in walked:  # gone, or now read as the other kind
+                    self._remove(str(root), source, doc_kind)
+                    report.files_removed += int(gone)
+
+    def _known_files(self, root: str, kind: DocumentKind, prefix: str) -> dict[str, tuple[str, set[str]]]:
+        """source -> (file hash, record ids) for what is stored under a root (and inside prefix)."""
         known: dict[str, tuple[str, set[str]]] = {}
         for record_id, _, meta in self.store.iter_records(
             kind, include_documents=False, where={"root": root}
         ):
             source = str(meta.get("source", ""))
+            if prefix and not source.startswith(prefix + "/"):
+                continue
             file_hash, ids = known.get(source, (str(meta.get("file_hash", "")), set()))
             ids.add(record_id)
             known[source] = (file_hash, ids)
@@ -181,15 +234,16 @@ class Ingestor:
         pending: _Pending,
         report: IngestReport,
         on_bytes: Callable[[int], None],
-    ) -> bool:
+        lines_missing: bool = False,
+    ) -> None:
         try:
             file_hash = file_sha256(found.path)
         except OSError as exc:
             return self._skip(report, found, f"cannot read: {exc.strerror or exc}")
         previous = known.get(found.source)
-        if previous and previous[0] == file_hash:
+        if previous and previous[0] == file_hash and not lines_missing:
             report.files_unchanged += 1
-            return False
+            return None
         try:
             if found.kind is DocumentKind.RUNBOOK:
                 records = self._runbook_records(found, file_hash)
@@ -197,9 +251,10 @@ class Ingestor:
             else:
                 records = self._log_records(found, file_hash, report, on_bytes)
                 report.templates_added += len(records)
-        except (ValueError, OSError, EOFError) as exc:  # RunbookError is a ValueError
+        except Exception as exc:  # one bad file (even a RecursionError from nested YAML) skips that file only
             kept = "; the previously ingested version is kept" if previous else ""
-            return self._skip(report, found, f"{exc}{kept}")
+            reason = str(exc) if isinstance(exc, ValueError | OSError) else f"{exc.__class__.__name__}: {exc}"
+            return self._skip(report, found, f"{reason}{kept}")
         new_ids = [r[0] for r in records]
         pending.ids.extend(new_ids)
         pending.texts.extend(r[1] for r in records)
@@ -207,7 +262,7 @@ class Ingestor:
         if previous:
             pending.stale.extend(previous[1] - set(new_ids))
         report.files_ingested += 1
-        return True
+        return None
 
     def _runbook_records(self, found: FoundFile, file_hash: str) -> list[tuple[str, str, dict[str, Any]]]:
         text = read_text_file(found.path, self.settings.max_runbook_bytes)
@@ -230,6 +285,8 @@ class Ingestor:
             raise ValueError(
                 f"larger than the {self.settings.max_log_bytes} byte limit (OPSAGENT_MAX_LOG_BYTES)"
             )
+        if looks_binary(found.path):
+            raise ValueError("binary file (NUL bytes), not a text log")
         result = ingest_log_file(
             found.path,
             root=str(found.root),
@@ -248,24 +305,45 @@ class Ingestor:
             records.append(template_record(template, file_hash, occurrence))
         return records
 
-    def _skip(self, report: IngestReport, found: FoundFile, reason: str) -> bool:
+    def _skip(self, report: IngestReport, found: FoundFile, reason: str) -> None:
         report.files_skipped += 1
         report.warnings.append(f"skipped {found.source}: {reason}")
-        log.warning("skipped %s: %s", found.path, reason)
-        return False
+        log.info("skipped %s: %s", found.path, reason)  # the report carries it to the user
 
     def _flush(self, pending: _Pending) -> None:
         if pending.ids:
             vectors = self.embedder.encode(pending.texts)
             self.store.upsert(pending.kind, pending.ids, pending.texts, pending.metadatas, vectors.tolist())
+            self._changed.add(pending.kind)
         if pending.stale:
             self.store.collection(pending.kind).delete(ids=sorted(set(pending.stale)))
+            self._changed.add(pending.kind)
         pending.ids, pending.texts, pending.metadatas, pending.stale = [], [], [], []
 
     def _remove(self, root: str, source: str, kind: DocumentKind) -> None:
         self.store.delete_where(kind, {"$and": [{"root": root}, {"source": source}]})
         if kind is DocumentKind.LOG:
             self.log_store.delete_source(root, source)
+        self._changed.add(kind)
+
+    def forget(self, root: str) -> None:
+        """Remove everything stored under a root (e.g. a folder that was moved or deleted)."""
+        self._changed = set()
+        try:
+            for kind in DocumentKind:
+                self._remove_root(root, kind)
+        finally:
+            for kind in self._changed:
+                self.store.bump_revision(kind)
+
+    def _remove_root(self, root: str, kind: DocumentKind) -> None:
+        if self.store.existing(kind) is not None:
+            self.store.delete_where(kind, {"root": root})
+            self._changed.add(kind)
+        if kind is DocumentKind.LOG:
+            for stored_root, source, _ in self.log_store.sources():
+                if stored_root == root:
+                    self.log_store.delete_source(root, source)
 
 
 def _size(path: Path) -> int:

@@ -82,6 +82,7 @@ _MSG_KEYS = ("msg", "message", "log", "event", "MESSAGE", "@m", "text")
 _SERVICE_KEYS = ("service", "service.name", "app", "application", "component", "logger", "logger_name")
 # Other keys worth keeping next to the message: they carry the "why" of an error line.
 _EXTRA_KEYS = ("error", "err", "exception", "exc_info", "reason", "status", "status_code")
+_BOOKKEEPING = frozenset(_TS_KEYS + _LEVEL_KEYS + _SERVICE_KEYS)
 
 _T = TypeVar("_T")
 # (ts, level, service, message) as found by one format's parser
@@ -394,6 +395,10 @@ class LineParser:
         extras = [f"{k}={_compact(obj[k])}" for k in _EXTRA_KEYS if k in obj and obj[k] not in (None, "")]
         if extras:
             message = f"{message} {' '.join(extras)}" if message else " ".join(extras)
+        if not message:  # no message key at all: the remaining fields are the message
+            message = " ".join(f"{k}={_compact(v, 80)}" for k, v in obj.items() if k not in _BOOKKEEPING)[
+                :2000
+            ]
         return ts, level, service, message
 
 

@@ -97,6 +97,7 @@ class SearchHit(BaseModel):
     doc_id: str
     kind: DocumentKind
     source: str
+    root: str = Field(default="", description="The ingested folder `source` is relative to.")
     title: str
     section: str = ""
     score: float = Field(description="Confidence in [0, 1] that this document answers the query.")

@@ -28,8 +28,11 @@ TOPICAL_LABELS = (
 SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "container", "job")
 TEXT_ANNOTATIONS = ("summary", "description", "message", "title")
 # Values that identify an instance rather than a problem: pod hashes, IPs, UUIDs, numbers.
+# Pod names end in a ReplicaSet hash and a pod suffix drawn from Kubernetes' vowel-free alphabet, so
+# `payments-api-7d9f8c6b4-x2k4q` is noise while `payments-worker-queue` is a real name.
 NOISE = re.compile(
-    r"^(\d+([.:]\d+)*%?|[0-9a-f]{8,}|[0-9a-f-]{36}|\d{1,3}(\.\d{1,3}){3}(:\d+)?|.*-[a-z0-9]{5,10}-[a-z0-9]{5})$",
+    r"^(\d+([.:]\d+)*%?|[0-9a-f]{8,}|[0-9a-f-]{36}|\d{1,3}(\.\d{1,3}){3}(:\d+)?"
+    r"|.*-[bcdfghjklmnpqrstvwxz2-9]{6,10}-[bcdfghjklmnpqrstvwxz2-9]{5})$",
     re.IGNORECASE,
 )
 TEMPLATE = re.compile(r"\{\{.*?\}\}")

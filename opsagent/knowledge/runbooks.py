@@ -17,7 +17,8 @@ import yaml
 
 from opsagent.knowledge.models import RunbookChunk
 
-HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Linear-time on purpose: a lazy `(.+?)\s*#*\s*$` backtracks cubically on long runs of spaces.
+HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*)$")
 FENCE = re.compile(r"^\s*(```|~~~)")
 # Directory names that say nothing about a runbook's subject.
 GENERIC_DIRS = {"runbooks", "runbook", "docs", "doc", "content", "playbooks", "knowledge", "."}
@@ -77,7 +78,7 @@ def parse_runbook(text: str, source: str) -> Runbook:
     front, body, offset = split_front_matter(text)
     body_lines = body.split("\n")
     stem = PurePosixPath(source).name.split(".")[0]
-    h1 = next((m.group(2) for line in body_lines if (m := HEADING.match(line)) and m.group(1) == "#"), None)
+    h1 = next((text for level, text in _headings(body_lines) if level == 1), None)
     first_line = next((line.strip() for line in body_lines if line.strip()), "")
     is_markdown = source.lower().endswith((".md", ".markdown"))
     fm_title = str(front.get("title", "")).strip()
@@ -95,6 +96,30 @@ def parse_runbook(text: str, source: str) -> Runbook:
     )
 
 
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of an ATX heading line, closing #s removed (`## Fix ##` -> (2, "Fix"))."""
+    match = HEADING.match(line)
+    if match is None:
+        return None
+    text = match.group(2).rstrip()
+    without_closing = text.rstrip("#")
+    if without_closing != text and (not without_closing or without_closing[-1] in " \t"):
+        text = without_closing.rstrip()
+    return (len(match.group(1)), text) if text else None
+
+
+def _headings(lines: list[str]) -> list[tuple[int, str]]:
+    """Headings outside code fences (a `# comment` in a bash block is not a title)."""
+    found = []
+    in_fence = False
+    for line in lines:
+        if FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and (heading := _heading(line)):
+            found.append(heading)
+    return found
+
+
 @dataclass
 class _Section:
     path: list[str]
@@ -109,12 +134,12 @@ def _sections(lines: list[str]) -> list[_Section]:
     for index, line in enumerate(lines):
         if FENCE.match(line):
             in_fence = not in_fence
-        match = None if in_fence else HEADING.match(line)
-        if match:
-            level = len(match.group(1))
+        heading = None if in_fence else _heading(line)
+        if heading:
+            level, name = heading
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, match.group(2).strip()))
+            stack.append((level, name))
             sections.append(_Section(path=[name for lvl, name in stack if lvl > 1], start=index + 1))
         else:
             sections[-1].lines.append(line)

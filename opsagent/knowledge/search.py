@@ -26,7 +26,7 @@ from opsagent.config import Settings
 from opsagent.knowledge.embeddings import OnnxEmbedder
 from opsagent.knowledge.lexical import tokenize, top_k
 from opsagent.knowledge.models import Citation, DocumentKind, SearchHit
-from opsagent.knowledge.snapshot import LexicalSnapshot
+from opsagent.knowledge.snapshot import LexicalSnapshot, identifier_forms, joined_name
 from opsagent.knowledge.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class _Chunk:
 
 @dataclass
 class _Candidate:
-    position: int
+    doc_id: str
+    position: int | None  # None: written after the keyword snapshot was taken (an ingest is running)
     dense: float = 0.0
     keyword: float = 0.0
     name: float = 0.0
@@ -87,6 +88,8 @@ class KnowledgeSearch:
     def snapshot(self, kind: DocumentKind) -> LexicalSnapshot:
         """The lexical snapshot for the collection's current revision (memory, then disk, then build)."""
         revision = self.store.revision(kind)
+        if not revision:  # no collection yet: nothing to index, nothing to cache
+            return LexicalSnapshot.build(self.store, kind, revision)
         cached = self._snapshots.get(kind)
         if cached is not None and cached.revision == revision:
             return cached
@@ -111,29 +114,32 @@ class KnowledgeSearch:
         kinds = [filters.kind] if filters.kind else list(DocumentKind)
         hits: list[SearchHit] = []
         for kind in kinds:
-            snapshot = self.snapshot(kind)
-            if snapshot.chunk_ids:
-                hits.extend(self._search_kind(kind, snapshot, query, vector, k, filters))
+            collection = self.store.existing(kind)
+            if collection is not None:
+                hits.extend(
+                    self._search_kind(kind, collection, self.snapshot(kind), query, vector, k, filters)
+                )
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
 
     def _search_kind(
         self,
         kind: DocumentKind,
+        collection: Any,
         snapshot: LexicalSnapshot,
         query: str,
         vector: np.ndarray,
         k: int,
         filters: SearchFilters,
     ) -> list[SearchHit]:
-        collection = self.store.collection(kind)
         pool = max(4 * k, 40)
-        candidates: dict[int, _Candidate] = {}
+        candidates: dict[str, _Candidate] = {}
+        forms = identifier_forms(query)
 
         # Dense side: the nearest chunks, kept per document.
         result = collection.query(
             query_embeddings=[vector.tolist()],
-            n_results=min(pool, len(snapshot.chunk_ids)),
+            n_results=pool,
             where=filters.chroma_where(),
             include=["distances", "metadatas", "documents"],
         )
@@ -145,29 +151,34 @@ class KnowledgeSearch:
             strict=True,
         )
         for chunk_id, distance, text, meta in rows:
-            position = snapshot.doc_position.get(str((meta or {}).get("doc_id", chunk_id)))
-            if position is None:  # written after the snapshot; picked up at the next revision
-                continue
-            candidate = candidates.setdefault(position, _Candidate(position))
-            candidate.chunks[chunk_id] = _Chunk(1.0 - float(distance), text or "", dict(meta or {}))
+            meta = dict(meta or {})
+            doc_id = str(meta.get("doc_id", chunk_id))
+            candidate = candidates.setdefault(doc_id, _Candidate(doc_id, snapshot.doc_position.get(doc_id)))
+            candidate.chunks[chunk_id] = _Chunk(1.0 - float(distance), text or "", meta)
 
         # Keyword side: BM25 over whole documents, normalised by the query's best possible score.
         mask = snapshot.doc_mask(filters.service, filters.since, filters.until)
         doc_scores, ceiling = snapshot.doc_index.scores(query, mask)
         keyword = doc_scores / ceiling if ceiling > 0 else doc_scores
         for position, _ in top_k(keyword, pool):
-            candidates.setdefault(position, _Candidate(position))
+            doc_id = snapshot.doc_ids[position]
+            candidates.setdefault(doc_id, _Candidate(doc_id, position))
 
         # Name side: runbooks named for what the query mentions.
         exact = snapshot.exact_name_matches(query)
         for position in exact:
             if mask is None or mask[position]:
-                candidates.setdefault(position, _Candidate(position))
+                doc_id = snapshot.doc_ids[position]
+                candidates.setdefault(doc_id, _Candidate(doc_id, position))
         if not candidates:
             return []
 
         query_terms = set(tokenize(query))
         for candidate in candidates.values():
+            candidate.dense = max((c.sim for c in candidate.chunks.values()), default=0.0)
+            if candidate.position is None:  # not in the snapshot yet: names from its own metadata
+                candidate.name = float(kind is DocumentKind.RUNBOOK and _names_match(candidate, forms))
+                continue
             candidate.keyword = float(keyword[candidate.position])
             if kind is DocumentKind.RUNBOOK:
                 candidate.name = (
@@ -175,39 +186,35 @@ class KnowledgeSearch:
                     if candidate.position in exact
                     else PARTIAL_NAME_WEIGHT * snapshot.name_coverage(candidate.position, query_terms)
                 )
-            candidate.dense = max((c.sim for c in candidate.chunks.values()), default=0.0)
         signals = 3 if kind is DocumentKind.RUNBOOK else 2
         # A document the dense query did not return is no closer than the farthest chunk it did return;
         # only candidates that could still reach the top k need their vectors fetched.
         floor = min((c.sim for cand in candidates.values() for c in cand.chunks.values()), default=1.0)
         contenders = _could_reach_top(candidates.values(), k, signals, floor)
         self._fill_dense(collection, snapshot, vector, contenders)
-        for candidate in contenders.values():
+        for candidate in contenders:
             candidate.dense = max((c.sim for c in candidate.chunks.values()), default=0.0)
         ranked = sorted(candidates.values(), key=lambda c: c.score(signals), reverse=True)[:k]
-        hits = []
-        for candidate in ranked:
-            if not candidate.chunks:
-                continue
-            best = _best_chunk(candidate, query_terms, snapshot)
-            hits.append(
-                _to_hit(kind, snapshot.doc_ids[candidate.position], best, candidate.score(signals), query)
-            )
-        return hits
+        return [
+            _to_hit(kind, c.doc_id, _best_chunk(c, query_terms, snapshot), c.score(signals), query)
+            for c in ranked
+            if c.chunks
+        ]
 
     @staticmethod
     def _fill_dense(
-        collection: Any, snapshot: LexicalSnapshot, vector: np.ndarray, candidates: dict[int, _Candidate]
+        collection: Any, snapshot: LexicalSnapshot, vector: np.ndarray, candidates: list[_Candidate]
     ) -> None:
         """Candidates found only by keywords or names still need their chunks' dense similarity.
 
         Fetched by id (the snapshot knows each document's chunks): a metadata `$in` filter would
         scan the collection.
         """
+        by_doc = {c.doc_id: c for c in candidates}
         wanted = [
             chunk_id
-            for candidate in candidates.values()
-            if not candidate.chunks
+            for candidate in candidates
+            if candidate.position is not None
             for chunk_id in snapshot.chunks_of(candidate.position)
         ]
         if not wanted:
@@ -219,23 +226,27 @@ class KnowledgeSearch:
         sims = np.asarray(embeddings, dtype=np.float32) @ vector
         rows = zip(records["ids"], sims, records["documents"] or [], records["metadatas"] or [], strict=True)
         for chunk_id, sim, text, meta in rows:
-            position = snapshot.doc_position.get(str((meta or {}).get("doc_id")))
-            if position is not None and position in candidates:
-                candidates[position].chunks[chunk_id] = _Chunk(float(sim), text or "", dict(meta or {}))
+            candidate = by_doc.get(str((meta or {}).get("doc_id")))
+            if candidate is not None:
+                candidate.chunks[chunk_id] = _Chunk(float(sim), text or "", dict(meta or {}))
+
+
+def _names_match(candidate: _Candidate, forms: set[str]) -> bool:
+    meta = next(iter(candidate.chunks.values())).meta
+    names = [str(meta.get("title", ""))] + [str(a) for a in meta.get("alerts") or []]
+    return any(joined_name(n) in forms for n in names if joined_name(n))
 
 
 def _could_reach_top(
     candidates: Iterable[_Candidate], k: int, signals: int, dense_ceiling: float
-) -> dict[int, _Candidate]:
+) -> list[_Candidate]:
     """Candidates without a dense score whose best possible score reaches the k-th guaranteed one."""
     pool = list(candidates)
     guaranteed = sorted((c.score(signals) for c in pool), reverse=True)  # dense 0 when not yet known
     bar = guaranteed[k - 1] if len(guaranteed) >= k else 0.0
-    return {
-        c.position: c
-        for c in pool
-        if not c.chunks and (max(dense_ceiling, 0.0) + c.keyword + c.name) / signals >= bar
-    }
+    return [
+        c for c in pool if not c.chunks and (max(dense_ceiling, 0.0) + c.keyword + c.name) / signals >= bar
+    ]
 
 
 def _best_chunk(candidate: _Candidate, query_terms: set[str], snapshot: LexicalSnapshot) -> _Chunk:
@@ -268,6 +279,7 @@ def _to_hit(kind: DocumentKind, doc_id: str, chunk: _Chunk, score: float, query:
         doc_id=doc_id,
         kind=kind,
         source=str(meta.get("source", "")),
+        root=str(meta.get("root", "")),
         title=str(meta.get("title", "")),
         section=str(meta.get("section") or ""),
         score=round(max(0.0, min(1.0, score)), 4),

@@ -117,9 +117,29 @@ class VectorStore:
             "OPSAGENT_DATA_DIR (or OPSAGENT_COLLECTION_PREFIX) somewhere new and re-ingest."
         )
 
+    def existing(self, kind: DocumentKind) -> Collection | None:
+        """The collection if it exists (model checked), without creating it.
+
+        Read-only commands use this, so a search run with a different OPSAGENT_EMBEDDING_MODEL on an
+        empty store does not create collections bound to that model.
+        """
+        if kind in self._collections:
+            return self._collections[kind]
+        try:
+            collection = self.client.get_collection(self.collection_name(kind))
+        except Exception as exc:  # NotFoundError embedded, a different error class over HTTP
+            if "does not exist" in str(exc) or exc.__class__.__name__ == "NotFoundError":
+                return None
+            raise StoreError(f"Cannot open collection {self.collection_name(kind)!r}: {exc}") from exc
+        stored = (collection.metadata or {}).get(MODEL_KEY)
+        if stored != self.settings.embedding_model:
+            raise self._model_mismatch(collection.name, str(stored))
+        return self.collection(kind)
+
     def revision(self, kind: DocumentKind) -> str:
         """Changes whenever the collection's content changes; keys derived caches (the BM25 index)."""
-        self.collection(kind)  # creates it (and checks the model) on first use
+        if self.existing(kind) is None:
+            return ""
         # Re-read rather than trust the cached object: another process may have ingested since.
         meta = self.client.get_collection(self.collection_name(kind)).metadata or {}
         return str(meta.get(REVISION_KEY, ""))
@@ -159,7 +179,9 @@ class VectorStore:
         self, kind: DocumentKind, *, include_documents: bool = True, where: dict[str, Any] | None = None
     ) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Yield (id, document, metadata) for every record, paging so memory stays flat."""
-        collection = self.collection(kind)
+        collection = self.existing(kind)
+        if collection is None:
+            return
         include: list[Any] = ["metadatas", "documents"] if include_documents else ["metadatas"]
         offset = 0
         while True:
@@ -175,7 +197,8 @@ class VectorStore:
 
     def count(self, kind: DocumentKind) -> int:
         """Number of records of a kind."""
-        return int(self.collection(kind).count())
+        collection = self.existing(kind)
+        return int(collection.count()) if collection is not None else 0
 
 
 def _clean(meta: dict[str, Any]) -> dict[str, Any]:
