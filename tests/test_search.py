@@ -57,3 +57,11 @@ def test_snippet_centres_on_the_query() -> None:
     body = "intro " * 100 + "the x509 certificate expired yesterday " + "outro " * 100
     snippet = make_snippet(body, "x509 certificate")
     assert "x509 certificate expired" in snippet and snippet.startswith("…")
+
+
+def test_citations_render_section_and_lines() -> None:
+    from opsagent.knowledge.models import Citation
+
+    assert Citation(source="a.md", section="Fix", line_start=3, line_end=9).render() == "a.md#Fix (L3-L9)"
+    assert Citation(source="app.log", line_start=5, line_end=5).render() == "app.log:L5"
+    assert Citation(source="a.md").render() == "a.md"

@@ -82,13 +82,14 @@ class Citation(BaseModel):
     line_end: int | None = None
 
     def render(self) -> str:
-        """`path#section` for runbooks, `path:L10-L20` for logs."""
-        if self.section:
-            return f"{self.source}#{self.section}"
+        """`path#Section (L10-L20)` for runbooks, `path:L10-L20` for logs."""
+        lines = ""
         if self.line_start is not None:
             end = self.line_end if self.line_end is not None else self.line_start
-            return f"{self.source}:L{self.line_start}" + (f"-L{end}" if end != self.line_start else "")
-        return self.source
+            lines = f"L{self.line_start}" + (f"-L{end}" if end != self.line_start else "")
+        if self.section:
+            return f"{self.source}#{self.section}" + (f" ({lines})" if lines else "")
+        return f"{self.source}:{lines}" if lines else self.source
 
 
 class SearchHit(BaseModel):

@@ -14,6 +14,7 @@ benchmark (numbers in the README).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -267,9 +268,12 @@ def _to_hit(kind: DocumentKind, doc_id: str, chunk: _Chunk, score: float, query:
     line_end = meta.get("line_end")
     if kind is DocumentKind.RUNBOOK:
         body = text.split("\n\n", 1)[1] if "\n\n" in text else text
-        citation = Citation(source=str(meta.get("source", "")), section=str(meta.get("section") or ""))
-        if not citation.section:
-            citation.line_start, citation.line_end = line_start, line_end
+        citation = Citation(
+            source=str(meta.get("source", "")),
+            section=str(meta.get("section") or ""),
+            line_start=line_start,
+            line_end=line_end,
+        )
         snippet = make_snippet(body, query)
     else:
         examples = _json_list(meta.get("examples"))
@@ -294,8 +298,6 @@ def _to_hit(kind: DocumentKind, doc_id: str, chunk: _Chunk, score: float, query:
 
 
 def _json_list(value: Any) -> list[str]:
-    import json
-
     try:
         data = json.loads(value) if isinstance(value, str) else []
     except ValueError:
