@@ -15,13 +15,12 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e '.[dev]'
 	@touch $(STAMP)
 
-## Ingest the bundled knowledge base and show what opsagent finds, fully offline.
+## Ingest the bundled knowledge base, search it, and triage a sample alert — fully offline.
 demo: $(STAMP)
 	$(BIN)/opsagent ingest knowledge/
 	$(BIN)/opsagent stats
-	$(BIN)/opsagent search "payments-api pods restarting with OOMKilled, exit code 137" -k 3
 	$(BIN)/opsagent search "x509: certificate has expired or is not yet valid" -k 3
-	$(BIN)/opsagent search "connection refused" --kind log -k 5
+	$(BIN)/opsagent triage knowledge/alerts/payments-oom.json
 
 ## The whole test suite (unit, integration against real Chroma embedded and server).
 test: $(STAMP)

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from opsagent.cli_triage import triage_command
 from opsagent.config import Settings, load_settings
 from opsagent.errors import OpsagentError
 from opsagent.knowledge.base import KnowledgeBase
@@ -284,6 +285,10 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for root in info["roots"]:
         table.add_row("ingested from", escape(root))
     out.print(table)
+
+
+# Commands that live in their own modules (one concern each), registered on the one app.
+app.command("triage")(triage_command)
 
 
 def main() -> None:

@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         description="Below this confidence the best runbook is reported as 'no runbook found'.",
     )
 
+    action_catalog: Path = Field(
+        default=Path("knowledge/actions/catalog.yaml"),
+        description="YAML catalog of the remediation actions opsagent may propose.",
+    )
+    signatures_file: Path | None = Field(
+        default=None, description="Failure signatures (YAML); default: the built-in set."
+    )
+    log_window_before_minutes: float = Field(
+        default=60, ge=1, description="Triage looks at logs from this long before the alert started..."
+    )
+    log_window_after_minutes: float = Field(default=15, ge=0, description="...to this long after.")
+
     @field_validator("chroma_url")
     @classmethod
     def _check_chroma_url(cls, value: str | None) -> str | None:

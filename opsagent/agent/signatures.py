@@ -1,0 +1,50 @@
+"""Failure signatures (declared in YAML) matched against log templates: evidence that names a cause."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+from opsagent.errors import ConfigError
+
+BUILTIN = Path(__file__).with_name("signatures.yaml")
+
+
+class Signature(BaseModel):
+    """A named failure pattern and the root cause it points to."""
+
+    id: str
+    title: str
+    patterns: list[str] = Field(min_length=1)
+    root_cause: str
+    query: str = Field(default="", description="Words that find the matching runbook.")
+    symptom: bool = Field(default=False, description="An effect many causes share; ranks below causes.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            re.compile(pattern)
+        return patterns
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.IGNORECASE)
+
+    def matches(self, text: str) -> bool:
+        """Whether the text shows this failure."""
+        return self.regex.search(text) is not None
+
+
+def load_signatures(path: Path | None = None) -> list[Signature]:
+    """The built-in signatures, or those of a file with the same shape."""
+    source = path or BUILTIN
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        return [Signature.model_validate(item) for item in data.get("signatures", [])]
+    except (OSError, yaml.YAMLError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"Cannot load failure signatures from {source}: {exc}") from exc

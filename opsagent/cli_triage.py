@@ -1,0 +1,77 @@
+"""`opsagent triage`: diagnose alerts from a file, offline; and how a Diagnosis looks in a terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from opsagent.actions.catalog import load_catalog
+from opsagent.agent.diagnosis import Diagnosis
+from opsagent.agent.triage import Triage
+from opsagent.config import load_settings
+from opsagent.integrations.generic import load_alert_file
+from opsagent.knowledge.base import KnowledgeBase
+
+
+def triage_command(
+    file: Annotated[Path, typer.Argument(help="Alertmanager webhook body or a generic alert (JSON).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One Diagnosis JSON object per line.")] = False,
+) -> None:
+    """Diagnose the alerts in FILE from the ingested runbooks and logs (offline: no LLM needed)."""
+    settings = load_settings()
+    alerts = load_alert_file(file)
+    kb = KnowledgeBase(settings)
+    out = Console(soft_wrap=as_json)
+    try:
+        triage = Triage(settings, kb, load_catalog(settings.action_catalog))
+        for alert in alerts:
+            diagnosis = triage.diagnose(alert)
+            if as_json:
+                print(diagnosis.model_dump_json())
+            else:
+                render_diagnosis(out, diagnosis)
+    finally:
+        kb.close()
+
+
+def render_diagnosis(out: Console, diagnosis: Diagnosis) -> None:
+    """The diagnosis as an on-call engineer reads it: what, why, evidence with citations, what to do."""
+    mode = diagnosis.mode.value + (f" · {diagnosis.model}" if diagnosis.model else "")
+    out.print(f"[bold]{escape(diagnosis.summary)}[/]", highlight=False)
+    out.print(
+        f"[dim]{mode} · confidence {diagnosis.confidence.value:.2f} · "
+        f"{diagnosis.timings.get('total_ms', 0):.0f} ms[/]",
+        highlight=False,
+    )
+    out.print(f"\n[bold]Probable root cause[/]\n  {escape(diagnosis.probable_root_cause)}", highlight=False)
+    out.print(f"  [dim]why: {escape(diagnosis.confidence.reason)}[/]", highlight=False)
+    runbook = diagnosis.runbook.render() if diagnosis.runbook else "none found"
+    out.print(f"\n[bold]Runbook[/]  [cyan]{escape(runbook)}[/]", highlight=False)
+    if diagnosis.evidence:
+        out.print("\n[bold]Evidence[/]")
+        for item in diagnosis.evidence:
+            label = escape(f"[{item.kind}]")
+            out.print(f"  {label} [cyan]{escape(item.citation.render())}[/]", highlight=False)
+            out.print(f"    {escape(item.excerpt[:300])}", highlight=False)
+    if diagnosis.proposed_actions:
+        out.print("\n[bold]Proposed actions[/] (need approval)")
+        for action in diagnosis.proposed_actions:
+            params = ", ".join(f"{k}={v}" for k, v in action.parameters.items()) or "-"
+            missing = (
+                f"  [yellow]missing: {', '.join(action.missing_parameters)}[/]"
+                if action.missing_parameters
+                else ""
+            )
+            out.print(f"  • {action.action_id}({escape(params)}){missing}", highlight=False)
+            out.print(f"    [dim]{escape(action.why)}[/]", highlight=False)
+    if diagnosis.next_steps:
+        out.print("\n[bold]Next steps[/]")
+        for step in diagnosis.next_steps:
+            out.print(f"  - {escape(step)}", highlight=False)
+    if diagnosis.fallback_reason:
+        out.print(f"\n[yellow]LLM fallback:[/] {escape(diagnosis.fallback_reason)}", highlight=False)
+    out.print()

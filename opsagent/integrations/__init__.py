@@ -1,0 +1,1 @@
+"""Alert sources: parsers (and, with the API milestone, signature verification) per integration."""

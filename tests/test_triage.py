@@ -1,0 +1,100 @@
+"""Offline triage over the bundled knowledge base: evidence, citations, actions, no LLM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsagent.actions.catalog import load_catalog
+from opsagent.agent.diagnosis import Diagnosis, DiagnosisMode
+from opsagent.agent.signatures import load_signatures
+from opsagent.agent.triage import Triage, fill_parameters
+from opsagent.config import Settings
+from opsagent.integrations.generic import load_alert_file, parse_alert_payload
+from opsagent.knowledge.base import KnowledgeBase
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def triage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Triage]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("triage"), action_catalog=REPO / "knowledge/actions/catalog.yaml"
+    )
+    kb = KnowledgeBase(settings)
+    kb.ingest([REPO / "knowledge"])
+    yield Triage(settings, kb, load_catalog(settings.action_catalog))
+    kb.close()
+
+
+def test_oom_alert_gets_runbook_logs_signature_and_actions(triage: Triage) -> None:
+    alert = load_alert_file(REPO / "knowledge/alerts/payments-oom.json")[0]
+    diagnosis = triage.diagnose(alert)
+    assert diagnosis.mode is DiagnosisMode.OFFLINE
+    assert diagnosis.runbook is not None
+    assert diagnosis.runbook.source == "runbooks/kubernetes/pod-oomkilled-crashloop.md"
+    assert "memory" in diagnosis.probable_root_cause.lower()
+    kinds = {e.kind for e in diagnosis.evidence}
+    assert {"runbook", "signature", "log"} <= kinds
+    assert all(e.citation.source.startswith(("runbooks/", "logs/")) for e in diagnosis.evidence)
+    assert any(e.citation.line_start for e in diagnosis.evidence if e.kind == "log")
+    actions = {a.action_id: a for a in diagnosis.proposed_actions}
+    assert "increase_memory_limit" in actions
+    assert actions["increase_memory_limit"].parameters["namespace"] == "payments"
+    assert actions["increase_memory_limit"].parameters["deployment"] == "payments-api"
+    assert actions["increase_memory_limit"].missing_parameters == ["memory"]
+    assert all(a.mutating for a in diagnosis.proposed_actions)  # read-only ones are next steps
+    assert diagnosis.confidence.value > 0.6 and diagnosis.timings["total_ms"] > 0
+
+
+def test_unknown_alert_says_no_runbook_found(triage: Triage) -> None:
+    alert = parse_alert_payload(
+        {
+            "alertname": "DomainRegistrationExpiring",
+            "labels": {"service": "dns-registrar"},
+            "annotations": {"summary": "The example.com registration expires in 7 days"},
+            "startsAt": "2026-11-20T03:00:00Z",
+        }
+    )[0]
+    diagnosis = triage.diagnose(alert)
+    assert diagnosis.runbook is None
+    assert diagnosis.proposed_actions == []
+    assert diagnosis.confidence.value < 0.5
+    assert "no runbook" in diagnosis.confidence.reason
+
+
+def test_logs_outside_the_window_are_not_evidence(triage: Triage) -> None:
+    alert = load_alert_file(REPO / "knowledge/alerts/payments-oom.json")[0]
+    later = alert.model_copy(
+        update={"starts_at": alert.starts_at.replace(month=12) if alert.starts_at else None}
+    )
+    diagnosis = triage.diagnose(later)
+    assert not [e for e in diagnosis.evidence if e.kind in ("log", "signature")]
+
+
+def test_diagnosis_json_schema_is_exported() -> None:
+    schema = Diagnosis.model_json_schema()
+    assert {"summary", "probable_root_cause", "confidence", "evidence", "proposed_actions", "mode"} <= set(
+        schema["properties"]
+    )
+
+
+def test_parameters_are_filled_only_when_valid() -> None:
+    catalog = load_catalog(REPO / "knowledge/actions/catalog.yaml")
+    spec = catalog.get("restart_deployment")
+    assert spec is not None
+    alert = parse_alert_payload(
+        {"alertname": "X", "labels": {"namespace": "Bad Namespace!", "pod": "web-5d8f7c6b9-x2k4q"}}
+    )[0]
+    parameters, missing = fill_parameters(spec, alert)
+    assert parameters == {"deployment": "web"} and missing == ["namespace"]
+
+
+def test_builtin_signatures_load_and_match() -> None:
+    by_id = {s.id: s for s in load_signatures()}
+    assert by_id["disk_full"].matches("write /var/lib/data: No space left on device")
+    assert by_id["dns_failure"].matches("dial tcp: lookup api.svc.cluster.local: no such host")
+    assert not by_id["auth_failed"].matches("user logged in successfully")
+    assert by_id["server_errors"].symptom and not by_id["oom_killed"].symptom
