@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from opsagent.actions.catalog import load_catalog
 from opsagent.agent.diagnosis import Diagnosis
+from opsagent.agent.models import build_chat_model
 from opsagent.agent.triage import Triage
 from opsagent.config import load_settings
 from opsagent.integrations.generic import load_alert_file
@@ -21,13 +22,13 @@ def triage_command(
     file: Annotated[Path, typer.Argument(help="Alertmanager webhook body or a generic alert (JSON).")],
     as_json: Annotated[bool, typer.Option("--json", help="One Diagnosis JSON object per line.")] = False,
 ) -> None:
-    """Diagnose the alerts in FILE from the ingested runbooks and logs (offline: no LLM needed)."""
+    """Diagnose the alerts in FILE from the ingested runbooks and logs (offline unless an LLM is set)."""
     settings = load_settings()
     alerts = load_alert_file(file)
     kb = KnowledgeBase(settings)
     out = Console(soft_wrap=as_json)
     try:
-        triage = Triage(settings, kb, load_catalog(settings.action_catalog))
+        triage = Triage(settings, kb, load_catalog(settings.action_catalog), build_chat_model(settings))
         for alert in alerts:
             diagnosis = triage.diagnose(alert)
             if as_json:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -73,6 +73,33 @@ class Settings(BaseSettings):
     )
     log_window_after_minutes: float = Field(default=15, ge=0, description="...to this long after.")
 
+    llm_base_url: str | None = Field(
+        default=None, description="Any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...)."
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPSAGENT_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
+        description="API key; OPENAI_API_KEY works too. With neither key nor base URL: offline mode.",
+    )
+    llm_timeout_seconds: float = Field(default=60, gt=0, le=600)
+    llm_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Tries per model call (429/5xx/timeouts)."
+    )
+    llm_retry_budget_seconds: float = Field(default=90, gt=0, description="Total time retries may take.")
+    agent_max_steps: int = Field(default=8, ge=1, le=50, description="Model calls per agent run.")
+    tool_timeout_seconds: float = Field(default=15, gt=0, le=300)
+    tool_output_chars: int = Field(default=6000, ge=500, description="Tool results are bounded to this.")
+    prometheus_url: str | None = Field(default=None, description="Enables the prometheus_query tool.")
+    http_check_hosts: list[str] = Field(
+        default_factory=list, description="Hosts the http_check tool may call (none: tool not offered)."
+    )
+
+    @property
+    def llm_enabled(self) -> bool:
+        """An LLM is configured (key or endpoint); otherwise opsagent runs in offline mode."""
+        return self.llm_api_key is not None or self.llm_base_url is not None
+
     @field_validator("chroma_url")
     @classmethod
     def _check_chroma_url(cls, value: str | None) -> str | None:
@@ -118,6 +145,9 @@ class Settings(BaseSettings):
             "data_dir": str(self.data_dir),
             "vector_store": self.chroma_url or f"embedded ({self.chroma_path})",
             "embedding_model": self.embedding_model,
+            "llm": f"{self.llm_model} at {self.llm_base_url or 'api.openai.com'}"
+            if self.llm_enabled
+            else "offline",
         }
 
 

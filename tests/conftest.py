@@ -43,7 +43,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
-        if key.startswith("OPSAGENT_"):
+        if key.startswith("OPSAGENT_") or key == "OPENAI_API_KEY":
             monkeypatch.delenv(key)
 
 
@@ -171,3 +171,16 @@ def write_runbooks(root: Path, files: dict[str, str] | None = None) -> Path:
 @pytest.fixture
 def runbook_dir(tmp_path: Path) -> Path:
     return write_runbooks(tmp_path / "runbooks")
+
+
+@pytest.fixture(scope="session")
+def demo_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
+    """The bundled knowledge/ base, ingested once per test session (read-only for tests)."""
+    repo = Path(__file__).resolve().parents[1]
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("demo-kb"), action_catalog=repo / "knowledge/actions/catalog.yaml"
+    )
+    knowledge = KnowledgeBase(settings)
+    knowledge.ingest([repo / "knowledge"])
+    yield knowledge
+    knowledge.close()

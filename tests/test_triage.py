@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from opsagent.actions.catalog import load_catalog
 from opsagent.agent.diagnosis import Diagnosis, DiagnosisMode
 from opsagent.agent.signatures import load_signatures
 from opsagent.agent.triage import Triage, fill_parameters
-from opsagent.config import Settings
 from opsagent.integrations.generic import load_alert_file, parse_alert_payload
 from opsagent.knowledge.base import KnowledgeBase
 
@@ -19,14 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def triage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Triage]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("triage"), action_catalog=REPO / "knowledge/actions/catalog.yaml"
-    )
-    kb = KnowledgeBase(settings)
-    kb.ingest([REPO / "knowledge"])
-    yield Triage(settings, kb, load_catalog(settings.action_catalog))
-    kb.close()
+def triage(demo_kb: KnowledgeBase) -> Triage:
+    return Triage(demo_kb.settings, demo_kb, load_catalog(demo_kb.settings.action_catalog))
 
 
 def test_oom_alert_gets_runbook_logs_signature_and_actions(triage: Triage) -> None:

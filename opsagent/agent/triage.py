@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsagent.actions.catalog import ActionCatalog, ActionSpec
 from opsagent.agent.diagnosis import Confidence, Diagnosis, DiagnosisMode, Evidence, ProposedAction
@@ -19,6 +19,11 @@ from opsagent.incidents.models import Alert
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.lexical import tokenize
 
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from opsagent.agent.loop import LLMTriage
+
 MAX_PROPOSED = 3
 # Kubernetes pod names: <deployment>-<replicaset hash>-<pod suffix>, both from a vowel-free alphabet.
 POD_NAME = re.compile(
@@ -27,16 +32,32 @@ POD_NAME = re.compile(
 
 
 class Triage:
-    """Diagnoses alerts from a knowledge base, an action catalog and failure signatures."""
+    """Diagnoses alerts: the evidence pipeline always, then the LLM agent when one is configured."""
 
-    def __init__(self, settings: Settings, kb: KnowledgeBase, catalog: ActionCatalog) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        kb: KnowledgeBase,
+        catalog: ActionCatalog,
+        model: BaseChatModel | None = None,
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.pipeline = EvidencePipeline(settings, kb, load_signatures(settings.signatures_file))
+        self.llm: LLMTriage | None = None
+        if model is not None:
+            from opsagent.agent.loop import LLMTriage  # the LLM stack loads only when used
+            from opsagent.agent.prompts import load_prompt
+
+            model_name = settings.llm_model if settings.llm_enabled else None
+            self.llm = LLMTriage(settings, kb, catalog, model, load_prompt("triage"), model_name=model_name)
 
     def diagnose(self, alert: Alert, *, now: float | None = None) -> Diagnosis:
-        """The offline diagnosis of one alert."""
-        return offline_diagnosis(self.pipeline.gather(alert, now=now), self.catalog)
+        """Diagnose one alert (offline when no model is configured)."""
+        found = self.pipeline.gather(alert, now=now)
+        if self.llm is None:
+            return offline_diagnosis(found, self.catalog)
+        return self.llm.diagnose(found)
 
 
 def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosis:

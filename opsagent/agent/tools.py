@@ -1,0 +1,141 @@
+"""Read-only tools the agent may call. Typed functions: LangChain derives each schema from the
+signature and docstring. A tool that is not configured is not offered at all: no stubs.
+
+Every result is data, not instructions: it is bounded in size and fenced as untrusted before the
+model sees it (secrets are redacted by the model middleware).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from langchain.agents.middleware import ToolCallRequest, wrap_tool_call
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import BaseTool, tool
+
+from opsagent.agent.guard import prepare_untrusted
+from opsagent.config import Settings
+from opsagent.knowledge.base import KnowledgeBase
+from opsagent.knowledge.models import DocumentKind
+from opsagent.knowledge.search import SearchFilters
+from opsagent.timeparse import format_time
+
+
+@dataclass
+class ToolContext:
+    """What tools may read: the knowledge base, settings, and the incident's time window."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    window: tuple[float, float] | None = None
+    service: str | None = None
+
+
+def build_tools(ctx: ToolContext) -> list[BaseTool]:
+    """The tools available with this configuration."""
+    limit = ctx.settings.tool_output_chars
+
+    @tool
+    def search_runbooks(query: str, k: int = 3) -> str:
+        """Search the runbooks. Returns titles, citations (path#Section) and the best matching text."""
+        hits = ctx.kb.search(query, max(1, min(k, 5)), SearchFilters(kind=DocumentKind.RUNBOOK))
+        body = "\n\n".join(
+            f"{h.title} ({h.citation.render()}, score {h.score:.2f})\n{h.snippet}" for h in hits
+        )
+        return prepare_untrusted("search_runbooks", body or "no runbooks found", limit)
+
+    @tool
+    def search_logs(query: str, service: str | None = None) -> str:
+        """Search log templates (line shapes with counts and first/last seen) in the incident window."""
+        since, until = ctx.window or (None, None)
+        filters = SearchFilters(kind=DocumentKind.LOG, service=service, since=since, until=until)
+        hits = ctx.kb.search(query, 8, filters)
+        body = "\n".join(
+            f"{h.count}x [{h.citation.render()}] {format_time(h.first_seen)}..{format_time(h.last_seen)} "
+            f"{h.title}"
+            for h in hits
+        )
+        return prepare_untrusted("search_logs", body or "no matching log templates", limit)
+
+    @tool
+    def log_lines(keywords: str, service: str | None = None, max_lines: int = 20) -> str:
+        """Raw log lines containing all the keywords, in time order, within the incident window."""
+        since, until = ctx.window or (None, None)
+        lines = ctx.kb.search_log_lines(
+            keywords, service=service, since=since, until=until, limit=max(1, min(max_lines, 50))
+        )
+        body = "\n".join(f"{line.source}:L{line.line_no} {line.text}" for line in lines)
+        return prepare_untrusted("log_lines", body or "no matching lines", limit)
+
+    tools: list[BaseTool] = [search_runbooks, search_logs, log_lines]
+    if ctx.settings.http_check_hosts:
+        tools.append(_http_check_tool(ctx.settings))
+    if ctx.settings.prometheus_url:
+        tools.append(_prometheus_tool(ctx.settings))
+    return tools
+
+
+def _http_check_tool(settings: Settings) -> BaseTool:
+    allowed = {h.lower() for h in settings.http_check_hosts}
+
+    @tool
+    def http_check(url: str) -> str:
+        """GET a URL on an allowed host and report status, latency and the start of the body."""
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or (parsed.hostname or "").lower() not in allowed:
+            return f"refused: {parsed.hostname!r} is not an allowed host ({', '.join(sorted(allowed))})"
+        try:
+            response = httpx.get(url, timeout=settings.tool_timeout_seconds, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return f"request failed: {exc.__class__.__name__}: {exc}"
+        elapsed_ms = response.elapsed.total_seconds() * 1000
+        body = f"HTTP {response.status_code} in {elapsed_ms:.0f} ms\n{response.text[:2000]}"
+        return prepare_untrusted("http_check", body, settings.tool_output_chars)
+
+    return http_check
+
+
+def _prometheus_tool(settings: Settings) -> BaseTool:
+    base = str(settings.prometheus_url).rstrip("/")
+
+    @tool
+    def prometheus_query(promql: str) -> str:
+        """Run an instant PromQL query against the configured Prometheus and return the series."""
+        try:
+            response = httpx.get(
+                f"{base}/api/v1/query", params={"query": promql}, timeout=settings.tool_timeout_seconds
+            )
+            data: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return f"query failed: {exc.__class__.__name__}: {exc}"
+        if data.get("status") != "success":
+            return f"query failed: {data.get('error', response.text[:300])}"
+        series = data.get("data", {}).get("result", [])
+        body = "\n".join(f"{s.get('metric', {})} = {s.get('value', ['', ''])[1]}" for s in series[:50])
+        return prepare_untrusted("prometheus_query", body or "no series", settings.tool_output_chars)
+
+    return prometheus_query
+
+
+def tool_timeout_middleware(settings: Settings) -> Any:
+    """Agent middleware: a tool that runs too long answers 'timed out' instead of stalling the loop."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="opsagent-tool")
+
+    @wrap_tool_call
+    def bounded(request: ToolCallRequest, handler: Callable[[ToolCallRequest], Any]) -> Any:
+        future = pool.submit(handler, request)
+        try:
+            return future.result(timeout=settings.tool_timeout_seconds)
+        except concurrent.futures.TimeoutError:
+            return ToolMessage(
+                content=f"tool timed out after {settings.tool_timeout_seconds:.0f} s",
+                tool_call_id=str(request.tool_call.get("id", "")),
+                status="error",
+            )
+
+    return bounded

@@ -1,0 +1,478 @@
+"""An OpenAI-compatible HTTP server on loopback that answers from a script and injects faults."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage
+
+from opsagent.testing.scripted import (
+    ScriptedReply,
+    ScriptedToolCall,
+    estimate_tokens,
+    split_words,
+)
+
+__all__ = ["Fault", "FakeOpenAIServer", "ServerReply", "prompt_tokens_of"]
+
+FaultKind = Literal["http_error", "slow", "malformed", "disconnect"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A scripted failure for one request; build with the class methods."""
+
+    kind: FaultKind
+    status: int = 500
+    message: str = ""
+    error_type: str = "server_error"
+    retry_after: float | None = None
+    seconds: float = 0.0
+    then: str | ScriptedToolCall | ScriptedReply | AIMessage | None = None
+
+    @classmethod
+    def rate_limit(cls, retry_after: float = 1) -> Fault:
+        """429 with a `Retry-After` header and an OpenAI error body."""
+        return cls(
+            kind="http_error",
+            status=429,
+            message="Rate limit reached for fake (scripted by FakeOpenAIServer).",
+            error_type="rate_limit_exceeded",
+            retry_after=retry_after,
+        )
+
+    @classmethod
+    def server_error(cls, status: int = 500, message: str = "The server had an error.") -> Fault:
+        """A 5xx (500 by default) with an OpenAI error body."""
+        return cls(kind="http_error", status=status, message=message, error_type="server_error")
+
+    @classmethod
+    def http_error(cls, status: int, message: str, error_type: str = "invalid_request_error") -> Fault:
+        """Any HTTP error status with an OpenAI error body (401, 400, 503, ...)."""
+        return cls(kind="http_error", status=status, message=message, error_type=error_type)
+
+    @classmethod
+    def slow(cls, seconds: float, then: str | ScriptedToolCall | ScriptedReply | AIMessage = "ok") -> Fault:
+        """Wait `seconds` before answering with `then`, to trigger client timeouts."""
+        return cls(kind="slow", seconds=seconds, then=then)
+
+    @classmethod
+    def malformed(cls) -> Fault:
+        """200 whose body is not valid JSON (or, when streaming, an SSE event that is not JSON)."""
+        return cls(kind="malformed")
+
+    @classmethod
+    def disconnect(cls) -> Fault:
+        """Close the connection without any response."""
+        return cls(kind="disconnect")
+
+
+ServerReply = str | AIMessage | ScriptedToolCall | ScriptedReply | Fault
+"""What the server can be scripted with: the chat-model replies (not exceptions) plus faults."""
+
+
+def prompt_tokens_of(body: dict[str, Any]) -> int:
+    """Prompt tokens of a chat request: `estimate_tokens` of the compact JSON of its messages and tools."""
+    # Tools count because real providers bill their schemas as prompt tokens too.
+    payload = {"messages": body.get("messages", []), "tools": body.get("tools", [])}
+    return estimate_tokens(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+
+def _as_reply(reply: str | AIMessage | ScriptedToolCall | ScriptedReply) -> ScriptedReply:
+    if isinstance(reply, str):
+        return ScriptedReply(text=reply)
+    if isinstance(reply, ScriptedToolCall):
+        return ScriptedReply(tool_calls=[reply])
+    if isinstance(reply, AIMessage):
+        text = reply.content if isinstance(reply.content, str) else str(reply.text)
+        calls = [ScriptedToolCall(c["name"], dict(c["args"]), c["id"]) for c in reply.tool_calls]
+        return ScriptedReply(text=text, tool_calls=calls)
+    return reply
+
+
+def _check(reply: object) -> ServerReply:
+    if isinstance(reply, str | AIMessage | ScriptedToolCall | ScriptedReply | Fault):
+        return reply
+    raise TypeError(f"FakeOpenAIServer cannot reply with {type(reply).__name__}")
+
+
+class _Exhausted(Exception):
+    """No scripted reply left for a request."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    # Handler threads are joined by server_close(), so nothing outlives the with-block.
+    daemon_threads = False
+    block_on_close = True
+    fake: FakeOpenAIServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about clients that hang up (timeouts, disconnect faults); record anything else."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError | TimeoutError):
+            with self.fake._lock:
+                self.fake.errors.append(f"handler error: {error!r}")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._track(self.connection, add=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output clean; requests are recorded on the server object instead."""
+
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        if not self._authorized():
+            return
+        if self.path.rstrip("/") == "/v1/models":
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "opsagent-testing"}
+                for m in fake.models
+            ]
+            self._send_json(200, {"object": "list", "data": data})
+        else:
+            self._send_error(404, f"Unknown path {self.path}", "not_found_error")
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._send_error(404, f"Unknown path {self.path} (only /v1/chat/completions)", "not_found_error")
+            return
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            self._send_error(400, "Request body is not valid JSON.", "invalid_request_error")
+            return
+        if not isinstance(body, dict):
+            self._send_error(400, "Request body must be a JSON object.", "invalid_request_error")
+            return
+        fake._record(body, {name.lower(): value for name, value in self.headers.items()})
+        if not self._authorized():
+            return
+        try:
+            reply = fake._next_reply()
+        except _Exhausted as exhausted:
+            # 400 rather than 5xx so retrying clients fail at once with this message instead of looping.
+            self._send_error(400, str(exhausted), "fake_script_exhausted")
+            return
+        self._answer(body, reply)
+
+    def _authorized(self) -> bool:
+        key = self.server.fake.require_api_key
+        if key is None or self.headers.get("Authorization") == f"Bearer {key}":
+            return True
+        self._send_error(401, "Incorrect API key provided.", "invalid_api_key")
+        return False
+
+    def _answer(self, body: dict[str, Any], reply: ServerReply) -> None:
+        fake = self.server.fake
+        if isinstance(reply, Fault):
+            if reply.kind == "http_error":
+                headers = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
+                self._send_error(reply.status, reply.message, reply.error_type, headers)
+                return
+            if reply.kind == "disconnect":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if reply.kind == "malformed":
+                if body.get("stream"):
+                    self._send_sse(['{"id": "chatcmpl-broken", "choices": [', "[DONE]"])
+                else:
+                    self._send_bytes(200, b'{"id": "chatcmpl-broken", "choices": [', "application/json")
+                return
+            # A stopping server wakes the sleep, so exit never waits for the full delay.
+            if fake._stopping.wait(reply.seconds):
+                self.close_connection = True
+                return
+            assert reply.then is not None
+            reply = reply.then
+        scripted = _as_reply(reply)
+        model = str(body.get("model") or "fake")
+        prompt_tokens = prompt_tokens_of(body)
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = _stream_events(
+                scripted, model, fake._tool_call_ids(scripted), prompt_tokens, include_usage
+            )
+            self._send_sse([*events, "[DONE]"])
+        else:
+            completion = _completion(scripted, model, fake._tool_call_ids(scripted), prompt_tokens)
+            self._send_json(200, completion)
+
+    def _send_error(
+        self, status: int, message: str, error_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        error = {"error": {"message": message, "type": error_type, "param": None, "code": error_type}}
+        self._send_bytes(status, json.dumps(error).encode(), "application/json", headers)
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        self._send_bytes(status, json.dumps(payload).encode(), "application/json")
+
+    def _send_bytes(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_sse(self, events: Iterable[str]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for event in events:
+            data = f"data: {event}\n\n".encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+
+def _completion_tokens(reply: ScriptedReply) -> int:
+    calls = [{"name": c.name, "arguments": json.dumps(c.args)} for c in reply.tool_calls]
+    return estimate_tokens(reply.text + (json.dumps(calls) if calls else ""))
+
+
+def _usage(reply: ScriptedReply, prompt_tokens: int) -> dict[str, int]:
+    completion_tokens = _completion_tokens(reply)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _completion(reply: ScriptedReply, model: str, ids: list[str], prompt_tokens: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {"id": id_, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.args)}}
+            for c, id_ in zip(reply.tool_calls, ids, strict=True)
+        ]
+    return {
+        "id": f"chatcmpl-{time.monotonic_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+            }
+        ],
+        "usage": _usage(reply, prompt_tokens),
+    }
+
+
+def _stream_events(
+    reply: ScriptedReply, model: str, ids: list[str], prompt_tokens: int, include_usage: bool
+) -> Iterator[str]:
+    base = {
+        "id": f"chatcmpl-stream-{time.monotonic_ns()}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return json.dumps({**base, "choices": [choice]})
+
+    yield chunk({"role": "assistant", "content": ""})
+    for word in split_words(reply.text):
+        yield chunk({"content": word})
+    for index, (call, id_) in enumerate(zip(reply.tool_calls, ids, strict=True)):
+        # Like OpenAI: the first delta names the call, the arguments follow in pieces.
+        function = {"name": call.name, "arguments": ""}
+        yield chunk({"tool_calls": [{"index": index, "id": id_, "type": "function", "function": function}]})
+        arguments = json.dumps(call.args)
+        for start in range(0, len(arguments), 8):
+            piece = {"arguments": arguments[start : start + 8]}
+            yield chunk({"tool_calls": [{"index": index, "function": piece}]})
+    yield chunk({}, "tool_calls" if reply.tool_calls else "stop")
+    if include_usage:
+        yield json.dumps({**base, "choices": [], "usage": _usage(reply, prompt_tokens)})
+
+
+class FakeOpenAIServer:
+    """OpenAI-compatible chat completions on 127.0.0.1 (free port), answering from a script.
+
+    Example:
+        with FakeOpenAIServer([Fault.rate_limit(retry_after=1), "All pods healthy."]) as server:
+            llm = ChatOpenAI(base_url=server.base_url, api_key="test", model="fake", max_retries=1)
+            assert llm.invoke("status?").content == "All pods healthy."
+            assert "sk-secret" not in json.dumps(server.requests)
+            server.assert_complete()
+    """
+
+    def __init__(
+        self,
+        replies: Iterable[ServerReply] = (),
+        *,
+        models: Sequence[str] = ("fake",),
+        require_api_key: str | None = None,
+    ) -> None:
+        self.models = list(models)
+        self.require_api_key = require_api_key
+        self.requests: list[dict[str, Any]] = []
+        """Every chat completion request body, in order (faulted ones included)."""
+        self.headers: list[dict[str, str]] = []
+        """The headers (names lower-cased) of every chat completion request, parallel to `requests`."""
+        self.errors: list[str] = []
+        """Unexpected handler errors and script overruns; `assert_complete` fails if any."""
+        self.prompt_tokens_received = 0
+        """Sum of `prompt_tokens_of(body)` over all chat completion requests received."""
+        self._queue: deque[ServerReply] = deque()
+        self._scripted = 0
+        self._tool_call_seq = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.add(*replies)
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (only while running)."""
+        if self._httpd is None:
+            raise RuntimeError("FakeOpenAIServer is not running; use it as a context manager")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL to configure clients with: http://127.0.0.1:PORT/v1."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def remaining(self) -> int:
+        """How many scripted replies have not been used yet."""
+        return len(self._queue)
+
+    def add(self, *replies: ServerReply) -> None:
+        """Append replies or faults to the script (also while running)."""
+        checked = [_check(r) for r in replies]
+        with self._lock:
+            self._queue.extend(checked)
+            self._scripted += len(checked)
+
+    def assert_complete(self) -> None:
+        """Raise AssertionError if scripted replies were left unused or a request found none."""
+        with self._lock:
+            left, errors = list(self._queue), list(self.errors)
+        problems = [*errors]
+        if left:
+            problems.append(
+                f"{len(left)} of {self._scripted} scripted replies were not used; next: {left[0]!r}"
+            )
+        if problems:
+            raise AssertionError("FakeOpenAIServer: " + "; ".join(problems))
+
+    def start(self) -> FakeOpenAIServer:
+        """Bind a free loopback port and serve in a background thread."""
+        if self._httpd is not None:
+            raise RuntimeError("FakeOpenAIServer is already running")
+        self._stopping.clear()
+        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.fake = self
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openai", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections, close the port and join every thread."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None or thread is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        # Idle keep-alive connections would otherwise hold their handler threads (and server_close) open.
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        httpd.server_close()
+        thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _track(self, connection: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if not add:
+                self._connections.discard(connection)
+            elif self._stopping.is_set():
+                # Accepted just as stop() took its snapshot: cut it here, or its thread would block the join.
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            else:
+                self._connections.add(connection)
+
+    def _record(self, body: dict[str, Any], headers: dict[str, str]) -> None:
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(headers)
+            self.prompt_tokens_received += prompt_tokens_of(body)
+
+    def _next_reply(self) -> ServerReply:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+            message = (
+                f"FakeOpenAIServer got request {len(self.requests)} but only {self._scripted} "
+                f"{'reply was' if self._scripted == 1 else 'replies were'} scripted"
+            )
+            self.errors.append(message)
+        raise _Exhausted(message)
+
+    def _tool_call_ids(self, reply: ScriptedReply) -> list[str]:
+        ids = []
+        with self._lock:
+            for call in reply.tool_calls:
+                if call.id is None:
+                    self._tool_call_seq += 1
+                ids.append(call.id or f"call_{self._tool_call_seq}")
+        return ids
