@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from opsagent.cli_chat import ask_command, chat_command
 from opsagent.cli_triage import triage_command
 from opsagent.config import Settings, load_settings
 from opsagent.errors import OpsagentError
@@ -289,6 +290,8 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 # Commands that live in their own modules (one concern each), registered on the one app.
 app.command("triage")(triage_command)
+app.command("ask")(ask_command)
+app.command("chat")(chat_command)
 
 
 def main() -> None:

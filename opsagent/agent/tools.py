@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,6 +34,11 @@ class ToolContext:
     kb: KnowledgeBase
     window: tuple[float, float] | None = None
     service: str | None = None
+    sources: list[str] = field(default_factory=list)  # citations tools returned, for `/sources`
+
+    def cite(self, citations: list[str]) -> None:
+        """Remember what the tools showed the model."""
+        self.sources.extend(c for c in citations if c not in self.sources)
 
 
 def build_tools(ctx: ToolContext) -> list[BaseTool]:
@@ -44,6 +49,7 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     def search_runbooks(query: str, k: int = 3) -> str:
         """Search the runbooks. Returns titles, citations (path#Section) and the best matching text."""
         hits = ctx.kb.search(query, max(1, min(k, 5)), SearchFilters(kind=DocumentKind.RUNBOOK))
+        ctx.cite([h.citation.render() for h in hits])
         body = "\n\n".join(
             f"{h.title} ({h.citation.render()}, score {h.score:.2f})\n{h.snippet}" for h in hits
         )
@@ -55,6 +61,7 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
         since, until = ctx.window or (None, None)
         filters = SearchFilters(kind=DocumentKind.LOG, service=service, since=since, until=until)
         hits = ctx.kb.search(query, 8, filters)
+        ctx.cite([h.citation.render() for h in hits])
         body = "\n".join(
             f"{h.count}x [{h.citation.render()}] {format_time(h.first_seen)}..{format_time(h.last_seen)} "
             f"{h.title}"
@@ -69,6 +76,7 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
         lines = ctx.kb.search_log_lines(
             keywords, service=service, since=since, until=until, limit=max(1, min(max_lines, 50))
         )
+        ctx.cite([f"{line.source}:L{line.line_no}" for line in lines])
         body = "\n".join(f"{line.source}:L{line.line_no} {line.text}" for line in lines)
         return prepare_untrusted("log_lines", body or "no matching lines", limit)
 
