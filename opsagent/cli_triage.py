@@ -76,3 +76,42 @@ def render_diagnosis(out: Console, diagnosis: Diagnosis) -> None:
     if diagnosis.fallback_reason:
         out.print(f"\n[yellow]LLM fallback:[/] {escape(diagnosis.fallback_reason)}", highlight=False)
     out.print()
+
+
+def eval_command(
+    directory: Annotated[Path, typer.Argument(help="Scenario suite, e.g. tests/scenarios")],
+    knowledge: Annotated[Path, typer.Option("--knowledge", help="Knowledge base to triage with.")] = Path(
+        "knowledge"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="The full report as JSON.")] = False,
+) -> None:
+    """Triage every scenario (offline unless an LLM is configured) and report accuracy."""
+    from opsagent.agent.evaluation import load_scenarios, run_eval
+
+    settings = load_settings()
+    scenarios = load_scenarios(directory)
+    model = build_chat_model(settings)
+    report = run_eval(settings, scenarios, knowledge, lambda _: model)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    out = Console()
+    for result in report.results:
+        mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+        checks = " ".join(
+            f"{name}:{'ok' if ok else 'x'}"
+            for name, ok in (
+                ("runbook", result.runbook_ok),
+                ("cause", result.root_cause_ok),
+                ("action", result.action_ok),
+            )
+        )
+        out.print(
+            f"{mark} {escape(result.name):<40} {checks}  [dim]{result.milliseconds:.0f} ms[/]",
+            highlight=False,
+        )
+        if not result.passed:
+            got = f"runbook {result.got_runbook} (expected {result.expected_runbook})"
+            actions = f"actions {', '.join(result.got_actions) or '-'} (expected {result.expected_action})"
+            out.print(f"     [dim]{escape(got)}; {escape(actions)}[/]", highlight=False)
+    out.print(f"\n{report.passed}/{report.scenarios} passed — accuracy {report.accuracy:.0%}")
