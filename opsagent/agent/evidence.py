@@ -78,6 +78,7 @@ class TriageEvidence:
     findings: list[LogFinding]
     signatures: list[SignatureMatch]
     timings: dict[str, float]
+    runbook_text: str = ""  # the chosen runbook in full (its prose may name actions front matter lacks)
 
 
 class EvidencePipeline:
@@ -106,9 +107,14 @@ class EvidencePipeline:
 
         t0 = time.perf_counter()
         hits, runbook, reason = self._runbooks(query, matches)
+        text = self._full_text(runbook.doc_id) if runbook is not None else ""
         timings["runbooks_ms"] = _ms(t0)
         timings["total_ms"] = _ms(started)
-        return TriageEvidence(alert, query, window, hits, runbook, reason, findings, matches, timings)
+        return TriageEvidence(alert, query, window, hits, runbook, reason, findings, matches, timings, text)
+
+    def _full_text(self, doc_id: str) -> str:
+        records = self.kb.store.iter_records(DocumentKind.RUNBOOK, where={"doc_id": doc_id})
+        return "\n\n".join(text for _, text, _ in records)
 
     def _window(self, alert: Alert, now: float | None) -> tuple[float, float]:
         anchor = alert.starts_at.timestamp() if alert.starts_at else (now or datetime.now(UTC).timestamp())
@@ -188,10 +194,15 @@ class EvidencePipeline:
                 continue
             best = via_logs[0]
             direct = next((h for h in hits if h.doc_id == best.doc_id), None)
-            if direct is not None and direct.score >= threshold - CORROBORATION_MARGIN:
+            if direct is None:
+                continue
+            # Either the alert alone nearly clears the bar, or alert + log signature clear it together
+            # and agree with the alert alone on the best runbook.
+            agrees = hits[0].doc_id == best.doc_id and best.score >= threshold
+            if direct.score >= threshold - CORROBORATION_MARGIN or agrees:
                 reason = (
                     f"alert match {direct.score:.2f} corroborated by the '{match.signature.title}' "
-                    "signature in the logs"
+                    f"signature in the logs (together {best.score:.2f})"
                 )
                 return hits, direct, reason
         best_score = hits[0].score if hits else 0.0

@@ -66,19 +66,15 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
     top = found.signatures[0] if found.signatures else None
     runbook = found.runbook
     where = f" on {alert.service}" if alert.service else ""
-    if top is not None:
-        first = min((f.first_seen for f in top.findings if f.first_seen), default=None)
-        since = f", since {_clock(first)}" if first else ""
-        root_cause = f"{top.signature.root_cause} Seen in {top.lines} log line(s){since}."
+    root_cause = _root_cause(found)
+    if top is not None and not top.signature.symptom:
         summary = f"{alert.name}{where}: {top.signature.title.lower()}"
     elif runbook is not None:
-        root_cause = f"No failure signature in the logs; the runbook '{runbook.title}' describes this alert."
         summary = f"{alert.name}{where}: see '{runbook.title}'"
     else:
-        root_cause = (
-            "Unknown: no matching runbook and no known failure signature in the logs around the alert."
+        summary = f"{alert.name}{where}: no runbook found" + (
+            f"; logs show {top.signature.title.lower()}" if top else " and no known failure signature"
         )
-        summary = f"{alert.name}{where}: no runbook found and no known failure signature"
     if runbook is not None:
         summary += f" (runbook: {runbook.title})"
 
@@ -106,7 +102,7 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
             )
         )
 
-    actions = propose_actions(runbook.actions if runbook else [], alert, catalog, found)
+    actions = propose_actions(runbook_action_ids(found, catalog), alert, catalog, found)
     diagnostics = [a for a in actions if not a.mutating]
     remediations = [a for a in actions if a.mutating][:MAX_PROPOSED]
     next_steps = [f"Run `{a.action_id}` ({a.why})" for a in diagnostics[:3]]
@@ -131,6 +127,30 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
     )
 
 
+def _root_cause(found: TriageEvidence) -> str:
+    """A cause signature speaks for itself; otherwise combine the runbook that matches the alert, the
+    symptom the logs show, and the most frequent error-level line, quoted (it may name the cause)."""
+    top = found.signatures[0] if found.signatures else None
+    if top is not None and not top.signature.symptom:
+        first = min((f.first_seen for f in top.findings if f.first_seen), default=None)
+        since = f", since {_clock(first)}" if first else ""
+        return f"{top.signature.root_cause} Seen in {top.lines} log line(s){since}."
+    parts = ["No specific failure signature in the logs."]
+    if found.runbook is not None:
+        parts.append(f"The alert matches the runbook '{found.runbook.title}'.")
+    if top is not None:
+        parts.append(
+            f"The logs show a symptom: {top.signature.root_cause[0].lower()}{top.signature.root_cause[1:]}"
+        )
+    errors = [f for f in found.findings if f.level in ("error", "fatal", "critical")]
+    if errors:
+        worst = max(errors, key=lambda f: f.count)
+        parts.append(f'Most frequent error in the window ({worst.count}x): "{worst.template[:200]}".')
+    if len(parts) == 1:
+        return "Unknown: no matching runbook and no known failure signature in the logs around the alert."
+    return " ".join(parts)
+
+
 def _confidence(found: TriageEvidence) -> Confidence:
     runbook_score = found.runbook.score if found.runbook else 0.0
     signal = strength(found.signatures[0].lines) if found.signatures else 0.0
@@ -142,6 +162,17 @@ def _confidence(found: TriageEvidence) -> Confidence:
     else:
         parts.append("no known failure signature in the logs")
     return Confidence(value=value, reason="; ".join(parts))
+
+
+def runbook_action_ids(found: TriageEvidence, catalog: ActionCatalog) -> list[str]:
+    """The runbook's declared actions; for a runbook without front matter, catalog ids its text names."""
+    if found.runbook is None:
+        return []
+    if found.runbook.actions:
+        return found.runbook.actions
+    return [
+        i for i in catalog.actions if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", found.runbook_text)
+    ]
 
 
 def propose_actions(
