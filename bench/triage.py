@@ -70,13 +70,10 @@ def main() -> None:
             alert = alerts[scenario.name]
             ours = _tokens_ours(kb, catalog, alert)
             naive = _tokens_naive(kb, alert)
+            ratio = round(ours / naive, 3) if naive else 0.0
+            ratios.append(ratio)
             per_scenario.append(
-                {
-                    "scenario": scenario.name,
-                    "opsagent_tokens": ours,
-                    "naive_tokens": naive,
-                    "ratio": round(ours / naive, 3) if naive else None,
-                }
+                {"scenario": scenario.name, "opsagent_tokens": ours, "naive_tokens": naive, "ratio": ratio}
             )
     finally:
         kb.close()

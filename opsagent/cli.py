@@ -16,7 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from opsagent.cli_chat import ask_command, chat_command
-from opsagent.cli_triage import eval_command, triage_command
+from opsagent.cli_triage import eval_command, schema_command, triage_command
 from opsagent.config import Settings, load_settings
 from opsagent.errors import OpsagentError
 from opsagent.knowledge.base import KnowledgeBase
@@ -291,6 +291,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 # Commands that live in their own modules (one concern each), registered on the one app.
 app.command("triage")(triage_command)
 app.command("eval")(eval_command)
+app.command("schema")(schema_command)
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -115,3 +116,8 @@ def eval_command(
             actions = f"actions {', '.join(result.got_actions) or '-'} (expected {result.expected_action})"
             out.print(f"     [dim]{escape(got)}; {escape(actions)}[/]", highlight=False)
     out.print(f"\n{report.passed}/{report.scenarios} passed — accuracy {report.accuracy:.0%}")
+
+
+def schema_command() -> None:
+    """Print the JSON schema of a Diagnosis (what `triage --json` and the API return)."""
+    print(json.dumps(Diagnosis.model_json_schema(), indent=2))

@@ -227,3 +227,13 @@ def test_parse_citation_round_trip() -> None:
 
 def test_offline_by_default() -> None:
     assert build_chat_model(Settings()) is None
+
+
+def test_log_templates_tool_lists_a_services_shapes(demo_kb: KnowledgeBase, alert: Alert) -> None:
+    model = ScriptedChatModel(
+        [call("log_templates", service="payments-api", minutes_before_alert=120), json.dumps(ANSWER)]
+    )
+    _triage(demo_kb, model).diagnose(alert)
+    result = str(model.calls[1][-1].content)
+    assert "OOMKilled" in result and "payments-api.log:L" in result
+    model.assert_complete()

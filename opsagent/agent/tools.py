@@ -80,7 +80,30 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
         body = "\n".join(f"{line.source}:L{line.line_no} {line.text}" for line in lines)
         return prepare_untrusted("log_lines", body or "no matching lines", limit)
 
-    tools: list[BaseTool] = [search_runbooks, search_logs, log_lines]
+    @tool
+    def log_templates(service: str, minutes_before_alert: int = 60) -> str:
+        """All log line shapes of a service around the incident, most frequent first, with levels."""
+        since, until = ctx.window or (None, None)
+        if since is not None and until is not None:
+            since = max(since, until - 60 * max(1, minutes_before_alert))
+        clauses: list[dict[str, Any]] = [{"service": service}]
+        if since is not None and until is not None:
+            clauses += [{"last_seen": {"$gte": since}}, {"first_seen": {"$lte": until}}]
+        where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        records = list(ctx.kb.store.iter_records(DocumentKind.LOG, where=where))
+        records.sort(key=lambda r: -int(r[2].get("count", 0)))
+        top = records[:40]
+        cites = [f"{m.get('source')}:L{m.get('line_start')}-L{m.get('line_end')}" for _, _, m in top]
+        lines = [
+            f"{m.get('count')}x [{m.get('level') or '-'}] {cite} {text[:200]}"
+            for (_, text, m), cite in zip(top, cites, strict=True)
+        ]
+        ctx.cite(cites)
+        return prepare_untrusted(
+            "log_templates", "\n".join(lines) or f"no log templates for {service!r}", limit
+        )
+
+    tools: list[BaseTool] = [search_runbooks, search_logs, log_templates, log_lines]
     if ctx.settings.http_check_hosts:
         tools.append(_http_check_tool(ctx.settings))
     if ctx.settings.prometheus_url:
