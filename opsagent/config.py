@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     tool_timeout_seconds: float = Field(default=15, gt=0, le=300)
     tool_output_chars: int = Field(default=6000, ge=500, description="Tool results are bounded to this.")
     prometheus_url: str | None = Field(default=None, description="Enables the prometheus_query tool.")
+    kubectl: str | None = Field(
+        default=None,
+        description="kubectl binary for the read-only kubectl tool (get/describe/logs); unset: not offered.",
+    )
+    kubectl_context: str | None = Field(default=None, description="kube context the kubectl tool uses.")
     http_check_hosts: list[str] = Field(
         default_factory=list, description="Hosts the http_check tool may call (none: tool not offered)."
     )

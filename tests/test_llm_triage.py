@@ -237,3 +237,49 @@ def test_log_templates_tool_lists_a_services_shapes(demo_kb: KnowledgeBase, aler
     result = str(model.calls[1][-1].content)
     assert "OOMKilled" in result and "payments-api.log:L" in result
     model.assert_complete()
+
+
+def test_kubectl_tool_runs_read_only_argv(demo_kb: KnowledgeBase, alert: Alert, tmp_path: Path) -> None:
+    fake = tmp_path / "kubectl"
+    record = tmp_path / "argv.txt"
+    fake.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\necho "payments-api-7d4b9c6f8-x2lqp 0/1 OOMKilled"\n'
+    )
+    fake.chmod(0o755)
+    model = ScriptedChatModel(
+        [
+            call("kubectl", verb="get", resource="pods", namespace="payments"),
+            call("kubectl", verb="delete", resource="pod", name="x", namespace="payments"),
+            call("kubectl", verb="get", resource="secrets", namespace="payments"),
+            call("kubectl", verb="logs", name="web; rm -rf /", namespace="payments"),
+            json.dumps(ANSWER),
+        ]
+    )
+    _triage(demo_kb, model, kubectl=str(fake)).diagnose(alert)
+    model.assert_complete()
+    results = [str(m.content) for call_messages in model.calls[1:] for m in call_messages[-1:]]
+    assert "OOMKilled" in results[0]
+    assert record.read_text().split() == ["-n", "payments", "get", "pods"]
+    assert "refused" in results[1] and "only get, describe and logs" in results[1]
+    assert "refused" in results[2] and "refused" in results[3]
+
+
+def test_unconfigured_tools_are_not_offered(demo_kb: KnowledgeBase, alert: Alert) -> None:
+    model = ScriptedChatModel([json.dumps(ANSWER)])
+    _triage(demo_kb, model).diagnose(alert)
+    assert not {"kubectl", "http_check", "prometheus_query"} & set(model.tool_names(0))
+
+
+def test_http_check_only_calls_allowed_hosts(demo_kb: KnowledgeBase, alert: Alert) -> None:
+    with FakeOpenAIServer() as target:
+        model = ScriptedChatModel(
+            [
+                call("http_check", url=f"{target.base_url}/models"),
+                call("http_check", url="http://metadata.internal/latest/meta-data"),
+                json.dumps(ANSWER),
+            ]
+        )
+        _triage(demo_kb, model, http_check_hosts=["127.0.0.1"]).diagnose(alert)
+    results = [str(m[-1].content) for m in model.calls[1:]]
+    assert "HTTP 200" in results[0]
+    assert "refused" in results[1] and "metadata.internal" in results[1]

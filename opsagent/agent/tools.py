@@ -8,6 +8,8 @@ model sees it (secrets are redacted by the model middleware).
 from __future__ import annotations
 
 import concurrent.futures
+import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +110,61 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
         tools.append(_http_check_tool(ctx.settings))
     if ctx.settings.prometheus_url:
         tools.append(_prometheus_tool(ctx.settings))
+    if ctx.settings.kubectl:
+        tools.append(_kubectl_tool(ctx.settings))
     return tools
+
+
+KUBE_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+KUBE_RESOURCE = re.compile(r"^[a-z][a-z0-9.]{0,62}$")
+
+
+def kubectl_argv(
+    settings: Settings, verb: str, resource: str, name: str | None, namespace: str | None, tail: int
+) -> list[str]:
+    """The argv for a read-only kubectl call; raises ValueError for anything else."""
+    if verb not in ("get", "describe", "logs"):
+        raise ValueError(f"verb {verb!r} is not allowed: only get, describe and logs")
+    if not KUBE_RESOURCE.match(resource) or resource in ("secret", "secrets"):
+        raise ValueError(f"resource {resource!r} is not allowed")
+    for value in (name, namespace):
+        if value is not None and not KUBE_NAME.match(value):
+            raise ValueError(f"{value!r} is not a valid Kubernetes name")
+    argv = [str(settings.kubectl)]
+    if settings.kubectl_context:
+        argv += ["--context", settings.kubectl_context]
+    if namespace:
+        argv += ["-n", namespace]
+    if verb == "logs":
+        if not name:
+            raise ValueError("logs needs a pod name")
+        return [*argv, "logs", name, f"--tail={max(1, min(tail, 500))}", "--timestamps"]
+    return [*argv, verb, resource, *([name] if name else [])]
+
+
+def _kubectl_tool(settings: Settings) -> BaseTool:
+    @tool
+    def kubectl(
+        verb: str,
+        resource: str = "pod",
+        name: str | None = None,
+        namespace: str | None = None,
+        tail: int = 200,
+    ) -> str:
+        """Read-only kubectl: verb get, describe or logs (logs takes a pod name); secrets are off-limits."""
+        try:
+            argv = kubectl_argv(settings, verb, resource, name, namespace, tail)
+        except ValueError as exc:
+            return f"refused: {exc}"
+        try:
+            # An argv list, never a shell string; bounded in time.
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=settings.tool_timeout_seconds)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"kubectl failed: {exc.__class__.__name__}: {exc}"
+        body = done.stdout if done.returncode == 0 else f"exit {done.returncode}: {done.stderr}"
+        return prepare_untrusted(f"kubectl {verb}", body, settings.tool_output_chars)
+
+    return kubectl
 
 
 def _http_check_tool(settings: Settings) -> BaseTool:
