@@ -90,3 +90,34 @@ def test_builtin_signatures_load_and_match() -> None:
     assert by_id["dns_failure"].matches("dial tcp: lookup api.svc.cluster.local: no such host")
     assert not by_id["auth_failed"].matches("user logged in successfully")
     assert by_id["server_errors"].symptom and not by_id["oom_killed"].symptom
+
+
+def test_spiking_templates_are_evidence(tmp_path: Path) -> None:
+    from opsagent.config import Settings
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = []
+    for minute in range(60):
+        lines += [
+            f"2026-11-20T02:{minute:02d}:{s:02d}Z INFO api request ok id={minute * 60 + s}" for s in (0, 30)
+        ]
+        retries = 1 if minute < 45 else 12  # a background retry storm starting 15 min before the alert
+        lines += [
+            f"2026-11-20T02:{minute:02d}:{s:02d}Z WARN api retrying upstream call attempt={s}"
+            for s in range(retries)
+        ]
+    (logs / "api.log").write_text("\n".join(lines) + "\n")
+    settings = Settings(data_dir=tmp_path / "data", action_catalog=REPO / "knowledge/actions/catalog.yaml")
+    kb = KnowledgeBase(settings)
+    try:
+        kb.ingest([logs])
+        alert = parse_alert_payload(
+            {"alertname": "ApiSlow", "labels": {"service": "api"}, "startsAt": "2026-11-20T03:00:00Z"}
+        )[0]
+        found = Triage(settings, kb, load_catalog(settings.action_catalog)).pipeline.gather(alert)
+    finally:
+        kb.close()
+    spiking = [f for f in found.findings if any(r.startswith("spiking") for r in f.reasons)]
+    assert len(spiking) == 1 and "retrying upstream call" in spiking[0].template
+    assert "180 lines in the last 15 min vs 45 before" in " ".join(spiking[0].reasons)

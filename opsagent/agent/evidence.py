@@ -27,6 +27,10 @@ ERROR_LEVELS = {"error", "fatal", "critical"}
 # independently points at the same runbook: two weak signals that agree.
 CORROBORATION_MARGIN = 0.15
 MAX_TEMPLATES = 400
+# "Spiking": at least SPIKE_FACTOR times the earlier rate, over the SPIKE_MINUTES before the alert.
+SPIKE_MINUTES = 15
+SPIKE_FACTOR = 3.0
+SPIKE_MIN_LINES = 5
 
 
 @dataclass
@@ -155,7 +159,37 @@ class EvidencePipeline:
             first = record[2].get("first_seen")
             if isinstance(first, float | int) and first >= onset and _level(record[2]) not in (None, "debug"):
                 _finding(findings, record, "new since the incident window opened")
+        # 4. Shapes whose rate jumped in the run-up to the alert (they existed before, at a lower rate).
+        for record, recent, before in self._spikes(templates, since, until):
+            _finding(
+                findings,
+                record,
+                f"spiking: {recent} lines in the last {SPIKE_MINUTES} min vs {before} before",
+            )
         return sorted(findings.values(), key=lambda f: (-len(f.reasons), -f.count))
+
+    def _spikes(
+        self, templates: list[tuple[str, str, dict[str, Any]]], since: float, until: float
+    ) -> list[tuple[tuple[str, str, dict[str, Any]], int, int]]:
+        """Templates at least SPIKE_FACTOR times more frequent just before the alert than earlier."""
+        split = until - 60 * (SPIKE_MINUTES + self.settings.log_window_after_minutes)
+        if split <= since:
+            return []
+        by_file: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] = {}
+        for record in templates:
+            meta = record[2]
+            if meta.get("template_index") is not None:
+                by_file.setdefault((str(meta.get("root")), str(meta.get("source"))), []).append(record)
+        spikes = []
+        for (root, source), records in by_file.items():
+            activity = self.kb.log_store.template_activity(root, source, since, split, until)
+            for record in records:
+                before, recent = activity.get(int(record[2]["template_index"]), (0, 0))
+                recent_rate = recent / (until - split)
+                before_rate = before / (split - since)
+                if before and recent >= SPIKE_MIN_LINES and recent_rate >= SPIKE_FACTOR * before_rate:
+                    spikes.append((record, recent, before))
+        return sorted(spikes, key=lambda s: -s[1])[:10]
 
     def _templates_in_window(
         self, service: str | None, since: float, until: float

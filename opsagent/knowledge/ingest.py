@@ -89,7 +89,7 @@ def runbook_metadata(chunk: RunbookChunk) -> dict[str, Any]:
 
 
 def template_record(
-    template: LogTemplate, file_hash: str, occurrence: int = 0
+    template: LogTemplate, file_hash: str, occurrence: int = 0, index: int | None = None
 ) -> tuple[str, str, dict[str, Any]]:
     """(id, embedded text, metadata) of a mined log template; one template is one document.
 
@@ -115,6 +115,8 @@ def template_record(
         "examples": json.dumps(template.examples),
         "example_lines": json.dumps(template.example_lines),
         "file_hash": file_hash,
+        # The miner's id for this template: the raw lines in the log store carry it (spike detection).
+        "template_index": index,
     }
     return doc_id, template.template, metadata
 
@@ -302,10 +304,10 @@ class Ingestor:
         report.warnings.extend(f"{found.source}: {w}" for w in result.warnings)
         seen: dict[str, int] = {}
         records = []
-        for template in result.templates:
+        for index, template in enumerate(result.templates):
             occurrence = seen.get(template.template, 0)
             seen[template.template] = occurrence + 1
-            records.append(template_record(template, file_hash, occurrence))
+            records.append(template_record(template, file_hash, occurrence, index))
         return records
 
     def _skip(self, report: IngestReport, found: FoundFile, reason: str) -> None:

@@ -200,6 +200,27 @@ class LogLineStore:
         cur = self._conn.execute("INSERT INTO log_sources (root, source) VALUES (?, ?)", (root, source))
         return cur.lastrowid
 
+    def template_activity(
+        self, root: str, source: str, since: float, split: float, until: float
+    ) -> dict[int, tuple[int, int]]:
+        """Per template id of one file: (lines in [since, split), lines in [split, until]).
+
+        One grouped scan of the file's contiguous rowid range, so spike detection costs one query per
+        file, not one per template.
+        """
+        with self._lock:
+            sid = self._source_id(root, source, create=False)
+            if sid is None:
+                return {}
+            base = sid << _LINE_BITS
+            rows = self._conn.execute(
+                "SELECT template_id, SUM(ts < ?), SUM(ts >= ?) FROM log_lines "
+                "WHERE id BETWEEN ? AND ? AND ts BETWEEN ? AND ? AND template_id IS NOT NULL "
+                "GROUP BY template_id",
+                (split, split, base, base | _LINE_MASK, since, until),
+            ).fetchall()
+        return {int(t): (int(before or 0), int(after or 0)) for t, before, after in rows}
+
     def _delete_range(self, base: int) -> None:
         # External-content FTS needs the old text to remove its terms, so this runs before the row delete.
         span = (base, base | _LINE_MASK)
