@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelCallLimitMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 
 from opsagent.agent.guard import INJECTION_NOTICE
-from opsagent.agent.models import redaction_middleware, retry_middleware
 from opsagent.agent.prompts import load_prompt
-from opsagent.agent.tools import ToolContext, build_tools, tool_timeout_middleware
+from opsagent.agent.tools import ToolContext, agent_middleware, build_tools
 from opsagent.config import Settings
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import DocumentKind
@@ -50,12 +48,7 @@ class ChatSession:
                 model,
                 tools=build_tools(self.context),
                 system_prompt=prompt.render(injection_notice=INJECTION_NOTICE),
-                middleware=[
-                    ModelCallLimitMiddleware(run_limit=settings.agent_max_steps, exit_behavior="end"),
-                    redaction_middleware(),
-                    retry_middleware(settings),
-                    tool_timeout_middleware(settings),
-                ],
+                middleware=agent_middleware(settings),
             )
 
     @property

@@ -6,7 +6,6 @@ LLM) reasons over evidence a human can check.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ from opsagent.incidents.models import Alert
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import Citation, DocumentKind, SearchHit
 from opsagent.knowledge.query import AlertQuery, build_alert_query
-from opsagent.knowledge.search import SearchFilters
+from opsagent.knowledge.search import SearchFilters, json_list
 
 ERROR_LEVELS = {"error", "fatal", "critical"}
 # A runbook just under the no-runbook threshold is still accepted when the logs' failure signature
@@ -247,7 +246,7 @@ def _finding(findings: dict[str, LogFinding], record: tuple[str, str, dict[str, 
     _, template, meta = record
     doc_id = str(meta.get("doc_id", record[0]))
     if doc_id not in findings:
-        examples = _json_list(meta.get("examples"))
+        examples = json_list(meta.get("examples"))
         findings[doc_id] = LogFinding(
             template=template,
             count=int(meta.get("count", 0)),
@@ -267,14 +266,6 @@ def _finding(findings: dict[str, LogFinding], record: tuple[str, str, dict[str, 
 def _level(meta: dict[str, Any]) -> str | None:
     level = meta.get("level")
     return str(level) if level else None
-
-
-def _json_list(value: Any) -> list[str]:
-    try:
-        data = json.loads(value) if isinstance(value, str) else []
-    except ValueError:
-        return []
-    return [str(v) for v in data] if isinstance(data, list) else []
 
 
 def _ms(started: float) -> float:

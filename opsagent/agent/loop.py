@@ -14,7 +14,6 @@ from typing import Any
 
 import openai
 from langchain.agents import create_agent
-from langchain.agents.middleware import ModelCallLimitMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError
@@ -30,9 +29,9 @@ from opsagent.agent.diagnosis import (
 )
 from opsagent.agent.evidence import TriageEvidence
 from opsagent.agent.guard import INJECTION_NOTICE, fence_untrusted, redact_messages
-from opsagent.agent.models import call_with_retries, redaction_middleware, retry_middleware
+from opsagent.agent.models import call_with_retries
 from opsagent.agent.prompts import Prompt
-from opsagent.agent.tools import ToolContext, build_tools, tool_timeout_middleware
+from opsagent.agent.tools import ToolContext, agent_middleware, build_tools
 from opsagent.agent.triage import offline_diagnosis
 from opsagent.config import Settings
 from opsagent.knowledge.base import KnowledgeBase
@@ -116,12 +115,7 @@ class LLMTriage:
             self.model,
             tools=build_tools(context),
             system_prompt=self.prompt.render(injection_notice=INJECTION_NOTICE),
-            middleware=[
-                ModelCallLimitMiddleware(run_limit=self.settings.agent_max_steps, exit_behavior="end"),
-                redaction_middleware(),
-                retry_middleware(self.settings),
-                tool_timeout_middleware(self.settings),
-            ],
+            middleware=agent_middleware(self.settings),
         )
         result = agent.invoke(
             {"messages": [HumanMessage(render_evidence(found, draft, self.catalog))]},

@@ -226,3 +226,17 @@ def tool_timeout_middleware(settings: Settings) -> Any:
             )
 
     return bounded
+
+
+def agent_middleware(settings: Settings) -> list[Any]:
+    """The middleware every opsagent agent runs with: step budget, redaction, retries, tool timeouts."""
+    from langchain.agents.middleware import ModelCallLimitMiddleware
+
+    from opsagent.agent.models import redaction_middleware, retry_middleware
+
+    return [
+        ModelCallLimitMiddleware(run_limit=settings.agent_max_steps, exit_behavior="end"),
+        redaction_middleware(),
+        retry_middleware(settings),
+        tool_timeout_middleware(settings),
+    ]

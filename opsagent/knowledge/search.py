@@ -276,7 +276,7 @@ def _to_hit(kind: DocumentKind, doc_id: str, chunk: _Chunk, score: float, query:
         )
         snippet = make_snippet(body, query)
     else:
-        examples = _json_list(meta.get("examples"))
+        examples = json_list(meta.get("examples"))
         citation = Citation(source=str(meta.get("source", "")), line_start=line_start, line_end=line_end)
         snippet = examples[0][:SNIPPET_CHARS] if examples else text[:SNIPPET_CHARS]
     return SearchHit(
@@ -297,7 +297,8 @@ def _to_hit(kind: DocumentKind, doc_id: str, chunk: _Chunk, score: float, query:
     )
 
 
-def _json_list(value: Any) -> list[str]:
+def json_list(value: Any) -> list[str]:
+    """A JSON-encoded list of strings from Chroma metadata (lists of long strings are stored as JSON)."""
     try:
         data = json.loads(value) if isinstance(value, str) else []
     except ValueError:
