@@ -7,9 +7,8 @@ import json
 import socket
 import sys
 import threading
-import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -17,12 +16,8 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
 
-from opsagent.testing.scripted import (
-    ScriptedReply,
-    ScriptedToolCall,
-    estimate_tokens,
-    split_words,
-)
+from opsagent.testing.openai_wire import completion_body, stream_events
+from opsagent.testing.scripted import ScriptedReply, ScriptedToolCall, estimate_tokens
 
 __all__ = ["Fault", "FakeOpenAIServer", "ServerReply", "prompt_tokens_of"]
 
@@ -215,12 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
         prompt_tokens = prompt_tokens_of(body)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = _stream_events(
+            events = stream_events(
                 scripted, model, fake._tool_call_ids(scripted), prompt_tokens, include_usage
             )
             self._send_sse([*events, "[DONE]"])
         else:
-            completion = _completion(scripted, model, fake._tool_call_ids(scripted), prompt_tokens)
+            completion = completion_body(scripted, model, fake._tool_call_ids(scripted), prompt_tokens)
             self._send_json(200, completion)
 
     def _send_error(
@@ -254,74 +249,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
-
-
-def _completion_tokens(reply: ScriptedReply) -> int:
-    calls = [{"name": c.name, "arguments": json.dumps(c.args)} for c in reply.tool_calls]
-    return estimate_tokens(reply.text + (json.dumps(calls) if calls else ""))
-
-
-def _usage(reply: ScriptedReply, prompt_tokens: int) -> dict[str, int]:
-    completion_tokens = _completion_tokens(reply)
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-
-
-def _completion(reply: ScriptedReply, model: str, ids: list[str], prompt_tokens: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {"id": id_, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.args)}}
-            for c, id_ in zip(reply.tool_calls, ids, strict=True)
-        ]
-    return {
-        "id": f"chatcmpl-{time.monotonic_ns()}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
-            }
-        ],
-        "usage": _usage(reply, prompt_tokens),
-    }
-
-
-def _stream_events(
-    reply: ScriptedReply, model: str, ids: list[str], prompt_tokens: int, include_usage: bool
-) -> Iterator[str]:
-    base = {
-        "id": f"chatcmpl-stream-{time.monotonic_ns()}",
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-    }
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        return json.dumps({**base, "choices": [choice]})
-
-    yield chunk({"role": "assistant", "content": ""})
-    for word in split_words(reply.text):
-        yield chunk({"content": word})
-    for index, (call, id_) in enumerate(zip(reply.tool_calls, ids, strict=True)):
-        # Like OpenAI: the first delta names the call, the arguments follow in pieces.
-        function = {"name": call.name, "arguments": ""}
-        yield chunk({"tool_calls": [{"index": index, "id": id_, "type": "function", "function": function}]})
-        arguments = json.dumps(call.args)
-        for start in range(0, len(arguments), 8):
-            piece = {"arguments": arguments[start : start + 8]}
-            yield chunk({"tool_calls": [{"index": index, "function": piece}]})
-    yield chunk({}, "tool_calls" if reply.tool_calls else "stop")
-    if include_usage:
-        yield json.dumps({**base, "choices": [], "usage": _usage(reply, prompt_tokens)})
 
 
 class FakeOpenAIServer:
