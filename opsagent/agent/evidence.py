@@ -105,7 +105,7 @@ class EvidencePipeline:
         timings["logs_ms"] = _ms(t0)
 
         t0 = time.perf_counter()
-        matches = self._match_signatures(findings, alert)
+        matches = self._match_signatures(findings)
         timings["signatures_ms"] = _ms(t0)
 
         t0 = time.perf_counter()
@@ -201,7 +201,7 @@ class EvidencePipeline:
 
     # -- signatures ---------------------------------------------------------------------------------
 
-    def _match_signatures(self, findings: list[LogFinding], alert: Alert) -> list[SignatureMatch]:
+    def _match_signatures(self, findings: list[LogFinding]) -> list[SignatureMatch]:
         matches = []
         for signature in self.signatures:
             hits = [f for f in findings if signature.matches(f.template) or signature.matches(f.example)]
