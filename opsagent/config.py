@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -100,6 +101,76 @@ class Settings(BaseSettings):
         default_factory=list, description="Hosts the http_check tool may call (none: tool not offered)."
     )
 
+    # --- the API server, the incident store and the triage queue -------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the incident store and queue (postgresql://...); "
+        "default: SQLite in the data dir.",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Where `opsagent serve` listens.")
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    log_format: str = Field(default="json", pattern="^(json|text)$", description="Server log lines.")
+    log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
+    worker_enabled: bool = Field(
+        default=True, description="`opsagent serve` also runs a triage worker (off: run `opsagent worker`)."
+    )
+    worker_poll_seconds: float = Field(default=0.5, gt=0, le=60, description="Idle worker poll interval.")
+    job_lease_seconds: float = Field(
+        default=120,
+        ge=1,
+        le=3600,
+        description="A claimed job is reclaimed when its worker has not renewed the lease for this long.",
+    )
+    job_max_attempts: int = Field(default=3, ge=1, le=20, description="Tries per job before it fails.")
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="Larger webhook bodies: 413.")
+    webhook_tolerance_seconds: int = Field(
+        default=300, ge=1, description="Signed timestamps older or newer than this are rejected."
+    )
+    grafana_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC secret of the Grafana contact point (X-Grafana-Alerting-Signature)."
+    )
+    pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="PagerDuty V3 webhook signing secrets, comma-separated (several during rotation).",
+    )
+    generic_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Standard Webhooks secrets (whsec_<base64>), comma-separated, for /v1/webhooks/generic.",
+    )
+    upload_max_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="Largest file POST /v1/knowledge accepts."
+    )
+    public_url: str | None = Field(
+        default=None, description="Where users reach this server; incident links in notifications."
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack incoming-webhook URL: triage summaries are posted there."
+    )
+    pagerduty_api_token: SecretStr | None = Field(
+        default=None, description="PagerDuty REST API token: triage summaries become incident notes."
+    )
+    pagerduty_from_email: str | None = Field(
+        default=None, description="The PagerDuty user email notes are added as (the From header)."
+    )
+    pagerduty_api_url: str = Field(default="https://api.pagerduty.com")
+    notify_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    notify_max_attempts: int = Field(default=4, ge=1, le=10)
+
+    @field_validator("pagerduty_webhook_secrets", "generic_webhook_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: Any) -> Any:
+        # Rotation means several secrets; in an environment variable they are comma-separated.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def database(self) -> str:
+        """The store's SQLAlchemy URL (SQLite in the data dir unless OPSAGENT_DATABASE_URL is set)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'opsagent.sqlite3').resolve()}"
+
     @property
     def llm_enabled(self) -> bool:
         """An LLM is configured (key or endpoint); otherwise opsagent runs in offline mode."""
@@ -150,10 +221,18 @@ class Settings(BaseSettings):
             "data_dir": str(self.data_dir),
             "vector_store": self.chroma_url or f"embedded ({self.chroma_path})",
             "embedding_model": self.embedding_model,
+            "database": _hide_password(self.database),
             "llm": f"{self.llm_model} at {self.llm_base_url or 'api.openai.com'}"
             if self.llm_enabled
             else "offline",
         }
+
+
+def _hide_password(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@", 1)
+    return url
 
 
 def load_settings(**overrides: Any) -> Settings:

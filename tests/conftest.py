@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -184,3 +185,75 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]
     knowledge.ingest([repo / "knowledge"])
     yield knowledge
     knowledge.close()
+
+
+# --- the incident database: every store/queue test runs on SQLite and on a real PostgreSQL ---------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "OPSAGENT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_admin() -> object:
+    from sqlalchemy import create_engine
+
+    return create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated template database; each test clones it (CREATE DATABASE ... TEMPLATE), which is fast.
+
+    PostgreSQL runs on 127.0.0.1:5432 on our machines and in CI, where its absence fails the run; on a
+    machine without it these tests are skipped with the reason.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from opsagent.incidents.db import create_db_engine, upgrade
+
+    admin: Any = _postgres_admin()
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI"):
+            raise RuntimeError(f"CI needs PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}") from exc
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL} (set OPSAGENT_TEST_POSTGRES_URL)")
+    name = f"opsagent_tpl_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_db_engine(Settings(database_url=url))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated incident database: SQLite in a temp dir, or a clone of the Postgres template."""
+    if request.param == "sqlite":
+        from opsagent.incidents.db import create_db_engine, upgrade
+
+        url = f"sqlite:///{tmp_path / 'incidents.sqlite3'}"
+        engine = create_db_engine(Settings(database_url=url))
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    from sqlalchemy import text
+
+    template = request.getfixturevalue("postgres_template")
+    admin: Any = _postgres_admin()
+    name = f"opsagent_t_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

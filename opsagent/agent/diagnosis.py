@@ -73,3 +73,6 @@ class Diagnosis(BaseModel):
     prompt_version: str | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per stage.")
     token_usage: TokenUsage = Field(default_factory=TokenUsage)
+    tool_calls: list[str] = Field(
+        default_factory=list, description="Names of the tools the agent called, in order (empty offline)."
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import openai
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from opsagent.actions.catalog import ActionCatalog
@@ -106,6 +106,7 @@ class LLMTriage:
             return self._fallback(draft, f"{exc.__class__.__name__}: {str(exc)[:300]}", usage)
         diagnosis = self._merge(answer, draft)
         diagnosis.token_usage = usage
+        diagnosis.tool_calls = [m.name or "?" for m in messages if isinstance(m, ToolMessage)]
         diagnosis.timings = {**draft.timings, "llm_ms": round((time.perf_counter() - started) * 1000, 2)}
         return diagnosis
 

@@ -1,0 +1,478 @@
+"""Incidents: every received alert is committed first, then deduplicated into incidents by fingerprint.
+
+One open (firing) incident per alert identity (`source` + `fingerprint`). Repeat deliveries update it
+without a new triage; a resolution closes it; the next firing episode opens a new incident and a new
+triage. Sender delivery ids make retried webhooks no-ops. The triage job is queued in the same
+transaction that opens the incident, so an acknowledged alert always gets exactly one triage.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from opsagent.agent.diagnosis import Diagnosis
+from opsagent.incidents.db import read_only
+from opsagent.incidents.models import Alert, AlertStatus
+from opsagent.incidents.queue import JobQueue, insert_ignoring_conflict
+from opsagent.incidents.records import (
+    AlertOutcome,
+    DeliveryOutcome,
+    IncidentDetail,
+    IncidentPage,
+    IncidentSummary,
+    Job,
+    TimelineEvent,
+    TriageStatus,
+)
+from opsagent.incidents.tables import (
+    alert_events,
+    diagnoses,
+    incident_events,
+    incidents,
+    jobs,
+    webhook_deliveries,
+)
+
+TRIAGE = "triage"
+NOTIFY = "notify"
+_CONFLICT_RETRIES = 5
+
+
+class IncidentNotFound(LookupError):
+    """No incident with that id."""
+
+
+class IncidentStore:
+    """Incidents, their alerts, timelines and diagnoses, over one database shared by all replicas."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lease_seconds: float = 120,
+        max_attempts: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.queue = JobQueue(
+            engine,
+            lease_seconds=lease_seconds,
+            max_attempts=max_attempts,
+            clock=clock,
+            on_give_up=self._triage_given_up,
+        )
+        # Set whenever a job is queued here, so an in-process worker starts at once instead of polling.
+        self.job_queued = threading.Event()
+
+    # --- receiving alerts ---------------------------------------------------------------------------
+
+    def record_delivery(
+        self, source: str, alerts: list[Alert], *, delivery_id: str | None = None
+    ) -> DeliveryOutcome:
+        """Commit one webhook delivery's alerts; returns what each did. Committed when this returns."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                with self.engine.begin() as connection:
+                    outcome = self._record(connection, source, alerts, delivery_id)
+                break
+            except IntegrityError:
+                # Another replica opened the same incident concurrently (Postgres): the retry sees it.
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+        if any(a.triage_queued for a in outcome.alerts):
+            self.job_queued.set()
+        return outcome
+
+    def _record(
+        self, connection: Connection, source: str, alerts: list[Alert], delivery_id: str | None
+    ) -> DeliveryOutcome:
+        now = self.clock()
+        if delivery_id is not None and not insert_ignoring_conflict(
+            connection,
+            webhook_deliveries,
+            {"source": source, "delivery_id": delivery_id, "received_at": now, "alerts": len(alerts)},
+        ):
+            return DeliveryOutcome(source=source, delivery_id=delivery_id, duplicate=True)
+        results = [self._record_alert(connection, source, alert, delivery_id, now) for alert in alerts]
+        return DeliveryOutcome(source=source, delivery_id=delivery_id, alerts=results)
+
+    def _record_alert(
+        self, connection: Connection, source: str, alert: Alert, delivery_id: str | None, now: float
+    ) -> AlertOutcome:
+        alert_json = alert.model_dump(mode="json")
+        open_row = connection.execute(
+            select(incidents.c.id)
+            .where(
+                incidents.c.source == source,
+                incidents.c.fingerprint == alert.fingerprint,
+                incidents.c.status == "firing",
+            )
+            .with_for_update()
+        ).first()
+        queued = False
+        if open_row is not None:
+            incident_id = int(open_row.id)
+            if alert.status is AlertStatus.FIRING:
+                outcome = "repeat"
+                connection.execute(
+                    update(incidents)
+                    .where(incidents.c.id == incident_id)
+                    .values(
+                        deliveries=incidents.c.deliveries + 1,
+                        updated_at=now,
+                        alert=alert_json,
+                        summary=alert.summary,
+                    )
+                )
+            else:
+                outcome = "resolved"
+                ends_at = alert.ends_at.timestamp() if alert.ends_at else now
+                connection.execute(
+                    update(incidents)
+                    .where(incidents.c.id == incident_id)
+                    .values(
+                        status="resolved",
+                        ends_at=ends_at,
+                        resolved_at=now,
+                        updated_at=now,
+                        deliveries=incidents.c.deliveries + 1,
+                    )
+                )
+                self._event(connection, incident_id, "resolved", f"{source} reported {alert.name} resolved")
+        else:
+            last = self._latest_episode(connection, source, alert.fingerprint)
+            same_episode = (
+                last is not None
+                and alert.starts_at is not None
+                and last.starts_at is not None
+                and abs(last.starts_at - alert.starts_at.timestamp()) < 1e-3
+            )
+            if last is not None and (same_episode or alert.status is AlertStatus.RESOLVED):
+                # A late or re-sent copy of an episode that is already over: keep it, change nothing.
+                incident_id = int(last.id)
+                outcome = "stale" if alert.status is AlertStatus.FIRING else "repeat"
+            elif alert.status is AlertStatus.FIRING:
+                incident_id = self._open(connection, source, alert, alert_json, last, now)
+                queued = self.queue.enqueue(
+                    connection, kind=TRIAGE, incident_id=incident_id, dedup_key=f"triage:{incident_id}:1"
+                )
+                outcome = "created"
+            else:
+                incident_id = self._open(connection, source, alert, alert_json, last, now)
+                outcome = "resolved_unknown"
+        connection.execute(
+            insert(alert_events).values(
+                incident_id=incident_id,
+                source=source,
+                delivery_id=delivery_id,
+                status=alert.status.value,
+                outcome=outcome,
+                received_at=now,
+                alert=alert_json,
+            )
+        )
+        return AlertOutcome(
+            fingerprint=alert.fingerprint,
+            incident_id=incident_id,
+            outcome=outcome,
+            triage_queued=queued,
+        )
+
+    def _latest_episode(self, connection: Connection, source: str, fingerprint: str) -> Any:
+        return connection.execute(
+            select(incidents.c.id, incidents.c.episode, incidents.c.starts_at, incidents.c.status)
+            .where(incidents.c.source == source, incidents.c.fingerprint == fingerprint)
+            .order_by(incidents.c.episode.desc())
+            .limit(1)
+        ).first()
+
+    def _open(
+        self,
+        connection: Connection,
+        source: str,
+        alert: Alert,
+        alert_json: dict[str, Any],
+        last: Any,
+        now: float,
+    ) -> int:
+        firing = alert.status is AlertStatus.FIRING
+        episode = int(last.episode) + 1 if last is not None else 1
+        result = connection.execute(
+            insert(incidents)
+            .values(
+                source=source,
+                fingerprint=alert.fingerprint,
+                episode=episode,
+                status="firing" if firing else "resolved",
+                alert_name=alert.name,
+                severity=alert.severity,
+                service=alert.service,
+                summary=alert.summary,
+                alert=alert_json,
+                starts_at=alert.starts_at.timestamp() if alert.starts_at else now,
+                ends_at=None if firing else (alert.ends_at.timestamp() if alert.ends_at else now),
+                created_at=now,
+                updated_at=now,
+                resolved_at=None if firing else now,
+                deliveries=1,
+                triage_status=TriageStatus.QUEUED.value if firing else TriageStatus.SKIPPED.value,
+            )
+            .returning(incidents.c.id)
+        )
+        incident_id = int(result.scalar_one())
+        if firing:
+            again = f" (episode {episode})" if episode > 1 else ""
+            self._event(connection, incident_id, "opened", f"{source}: {alert.name} firing{again}")
+            self._event(connection, incident_id, "triage_queued", "triage queued")
+        else:
+            self._event(
+                connection, incident_id, "resolved", f"{source}: {alert.name} first seen resolved (no triage)"
+            )
+        return incident_id
+
+    # --- triage results -----------------------------------------------------------------------------
+
+    def triage_started(self, job: Job) -> Alert:
+        """Mark the incident's triage running; returns the alert to diagnose."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(incidents.c.alert).where(incidents.c.id == job.incident_id)
+            ).first()
+            if row is None:
+                raise IncidentNotFound(job.incident_id)
+            connection.execute(
+                update(incidents)
+                .where(incidents.c.id == job.incident_id)
+                .values(triage_status=TriageStatus.RUNNING.value, updated_at=self.clock())
+            )
+            self._event(
+                connection,
+                job.incident_id,
+                "triage_started",
+                f"triage started by {job.lease_owner} (attempt {job.attempts})",
+            )
+        return Alert.model_validate(row.alert)
+
+    def complete_triage(self, job: Job, diagnosis: Diagnosis, notify_targets: list[str]) -> int:
+        """Store the diagnosis and queue notifications, fenced on the job's lease; returns the diagnosis id.
+
+        Raises LeaseLost (and stores nothing) when another worker took the job over.
+        """
+        now = self.clock()
+        data = diagnosis.model_dump(mode="json")
+        with self.engine.begin() as connection:
+            self.queue.finish(connection, job)
+            diagnosis_id = int(
+                connection.execute(
+                    insert(diagnoses)
+                    .values(
+                        incident_id=job.incident_id,
+                        job_id=job.id,
+                        created_at=now,
+                        mode=diagnosis.mode.value,
+                        model=diagnosis.model,
+                        prompt_version=diagnosis.prompt_version,
+                        diagnosis=data,
+                    )
+                    .returning(diagnoses.c.id)
+                ).scalar_one()
+            )
+            connection.execute(
+                update(incidents)
+                .where(incidents.c.id == job.incident_id)
+                .values(
+                    diagnosis=data,
+                    diagnosed_at=now,
+                    triage_status=TriageStatus.DONE.value,
+                    updated_at=now,
+                )
+            )
+            self._event(
+                connection,
+                job.incident_id,
+                "triaged",
+                f"{diagnosis.mode.value} diagnosis: {diagnosis.summary}",
+                {"diagnosis_id": diagnosis_id, "confidence": diagnosis.confidence.value},
+            )
+            for target in notify_targets:
+                self.queue.enqueue(
+                    connection,
+                    kind=NOTIFY,
+                    incident_id=job.incident_id,
+                    dedup_key=f"notify:{target}:{diagnosis_id}",
+                    payload={"target": target, "diagnosis_id": diagnosis_id},
+                )
+        if notify_targets:
+            self.job_queued.set()
+        return diagnosis_id
+
+    def complete_job(self, job: Job, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        """Finish a job (fenced) and note what it did on the incident's timeline."""
+        with self.engine.begin() as connection:
+            self.queue.finish(connection, job)
+            self._event(connection, job.incident_id, kind, message, data)
+
+    def fail_job(self, job: Job, error: str) -> bool:
+        """A failed attempt: True when it will be retried."""
+        retried = self.queue.fail(job, error)  # giving up is recorded by _triage_given_up
+        if retried:
+            with self.engine.begin() as connection:
+                message = f"attempt {job.attempts} failed: {error}; will retry"
+                self._event(connection, job.incident_id, f"{job.kind}_error", message)
+                if job.kind == TRIAGE:
+                    connection.execute(
+                        update(incidents)
+                        .where(incidents.c.id == job.incident_id)
+                        .values(triage_status=TriageStatus.QUEUED.value)
+                    )
+        return retried
+
+    def _triage_given_up(self, connection: Connection, job_id: int, incident_id: int, reason: str) -> None:
+        kind = connection.execute(select(jobs.c.kind).where(jobs.c.id == job_id)).scalar_one()
+        if kind == TRIAGE:
+            connection.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(triage_status=TriageStatus.FAILED.value, updated_at=self.clock())
+            )
+        self._event(connection, incident_id, f"{kind}_failed", reason)
+
+    def request_retriage(self, incident_id: int) -> tuple[int, bool]:
+        """Queue a new triage; (job id, created). A triage already queued or running is returned as is."""
+        with self.engine.begin() as connection:
+            exists = connection.execute(select(incidents.c.id).where(incidents.c.id == incident_id)).first()
+            if exists is None:
+                raise IncidentNotFound(incident_id)
+            triage_jobs = connection.execute(
+                select(jobs.c.id, jobs.c.status)
+                .where(jobs.c.incident_id == incident_id, jobs.c.kind == TRIAGE)
+                .order_by(jobs.c.id)
+            ).all()
+            for job_id, status in triage_jobs:
+                if status in ("queued", "running"):
+                    return int(job_id), False
+            key = f"triage:{incident_id}:{len(triage_jobs) + 1}"
+            self.queue.enqueue(connection, kind=TRIAGE, incident_id=incident_id, dedup_key=key)
+            job_id = connection.execute(select(jobs.c.id).where(jobs.c.dedup_key == key)).scalar_one()
+            connection.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(triage_status=TriageStatus.QUEUED.value, updated_at=self.clock())
+            )
+            self._event(connection, incident_id, "triage_queued", "re-triage requested")
+        self.job_queued.set()
+        return int(job_id), True
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def list_incidents(
+        self,
+        *,
+        status: str | None = None,
+        service: str | None = None,
+        source: str | None = None,
+        severity: str | None = None,
+        alert_name: str | None = None,
+        triage_status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 50,
+        cursor: int | None = None,
+    ) -> IncidentPage:
+        """Incidents newest first, filtered; `cursor` is the `next_cursor` of the previous page."""
+        conditions: list[Any] = []
+        for column, value in (
+            (incidents.c.status, status),
+            (incidents.c.service, service),
+            (incidents.c.source, source),
+            (incidents.c.severity, severity),
+            (incidents.c.alert_name, alert_name),
+            (incidents.c.triage_status, triage_status),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if since is not None:
+            conditions.append(incidents.c.created_at >= since)
+        if until is not None:
+            conditions.append(incidents.c.created_at <= until)
+        where = and_(*conditions) if conditions else None
+        with read_only(self.engine) as connection:
+            total_query = select(func.count()).select_from(incidents)
+            page_query = select(incidents).order_by(incidents.c.id.desc()).limit(limit + 1)
+            if where is not None:
+                total_query = total_query.where(where)
+                page_query = page_query.where(where)
+            if cursor is not None:
+                page_query = page_query.where(incidents.c.id < cursor)
+            total = int(connection.execute(total_query).scalar_one())
+            rows = connection.execute(page_query).mappings().all()
+        items = [IncidentSummary.model_validate(dict(row)) for row in rows[:limit]]
+        next_cursor = items[-1].id if len(rows) > limit else None
+        return IncidentPage(items=items, total=total, next_cursor=next_cursor)
+
+    def get_incident(self, incident_id: int) -> IncidentDetail:
+        """One incident with its alert, latest diagnosis and timeline."""
+        with read_only(self.engine) as connection:
+            query = select(incidents).where(incidents.c.id == incident_id)
+            row = connection.execute(query).mappings().first()
+            if row is None:
+                raise IncidentNotFound(incident_id)
+            events = connection.execute(
+                select(incident_events)
+                .where(incident_events.c.incident_id == incident_id)
+                .order_by(incident_events.c.id)
+            ).mappings()
+            timeline = [TimelineEvent.model_validate(dict(e)) for e in events]
+            count = connection.execute(
+                select(func.count()).select_from(diagnoses).where(diagnoses.c.incident_id == incident_id)
+            ).scalar_one()
+        return IncidentDetail.model_validate({**row, "timeline": timeline, "diagnoses": count})
+
+    def counts(self) -> dict[str, int]:
+        """Totals for benchmarks and checks: incidents, alert events, diagnoses, jobs."""
+        with read_only(self.engine) as connection:
+            return {
+                name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in (
+                    ("incidents", incidents),
+                    ("alert_events", alert_events),
+                    ("diagnoses", diagnoses),
+                    ("jobs", jobs),
+                    ("deliveries", webhook_deliveries),
+                )
+            }
+
+    def diagnoses_per_episode(self) -> dict[int, int]:
+        """Incident id -> how many automatic (first) triage results it got; exactly 1 is correct."""
+        with read_only(self.engine) as connection:
+            rows = connection.execute(
+                select(incidents.c.id, func.count(diagnoses.c.id))
+                .select_from(incidents.outerjoin(diagnoses, diagnoses.c.incident_id == incidents.c.id))
+                .where(incidents.c.triage_status != TriageStatus.SKIPPED.value)
+                .group_by(incidents.c.id)
+            ).all()
+        return {int(i): int(n) for i, n in rows}
+
+    def _event(
+        self,
+        connection: Connection,
+        incident_id: int,
+        kind: str,
+        message: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        connection.execute(
+            insert(incident_events).values(
+                incident_id=incident_id, at=self.clock(), kind=kind, message=message[:4000], data=data
+            )
+        )
+
+
+__all__ = ["NOTIFY", "TRIAGE", "IncidentNotFound", "IncidentStore"]
