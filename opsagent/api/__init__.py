@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): webhooks, incidents, search, knowledge upload, chat, health, metrics."""
