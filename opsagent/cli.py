@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from opsagent.cli_chat import ask_command, chat_command
+from opsagent.cli_server import db_app, serve_command, token_app, worker_command
 from opsagent.cli_triage import eval_command, schema_command, triage_command
 from opsagent.config import Settings, load_settings
 from opsagent.errors import OpsagentError
@@ -294,6 +295,10 @@ app.command("eval")(eval_command)
 app.command("schema")(schema_command)
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)
+app.command("serve")(serve_command)
+app.command("worker")(worker_command)
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:

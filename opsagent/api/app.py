@@ -1,0 +1,80 @@
+"""The FastAPI app factory. `create_app(settings)` builds everything from Settings; nothing is global."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+import opsagent
+from opsagent.api.logs import AccessLogMiddleware
+from opsagent.api.routes import chat, health, incidents, knowledge, search, webhooks
+from opsagent.api.services import Services
+from opsagent.config import Settings
+from opsagent.errors import OpsagentError
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+opsagent's HTTP API: signed alert webhooks (Alertmanager, Grafana, PagerDuty, Opsgenie, Standard
+Webhooks), incidents and their diagnoses, runbook and log search, knowledge upload, and on-call chat.
+
+Every route except `/healthz` and `/readyz` needs an API token (`opsagent token create --scope ...`)
+as `Authorization: Bearer <token>`; webhooks authenticate with their source's signature or token.
+"""
+
+
+def create_app(
+    settings: Settings, services: Services | None = None, *, run_worker: bool | None = None
+) -> FastAPI:
+    """The app. Pass `services` to inject fakes; `run_worker` defaults to settings.worker_enabled."""
+    built = services or Services.build(settings)
+    start_worker = settings.worker_enabled if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if start_worker and built.worker is None:
+            built.start_worker()
+        log.info(
+            "opsagent API ready",
+            extra={"database": built.engine.dialect.name, "worker": built.worker is not None},
+        )
+        try:
+            yield
+        finally:
+            built.close()
+
+    app = FastAPI(
+        title="opsagent",
+        version=opsagent.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = built
+    app.add_middleware(AccessLogMiddleware, metrics=built.metrics)
+    for module in (webhooks, incidents, search, knowledge, chat, health):
+        app.include_router(module.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # One readable line first, then the details pydantic gives.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ())[1:]) or 'body'}: {err.get('msg')}"
+            for err in exc.errors()[:5]
+        )
+        details = [
+            {"loc": list(err.get("loc", ())), "msg": str(err.get("msg")), "type": str(err.get("type"))}
+            for err in exc.errors()[:20]
+        ]
+        return JSONResponse({"detail": f"Invalid request: {problems}", "errors": details}, status_code=422)
+
+    @app.exception_handler(OpsagentError)
+    async def _opsagent_error(_: Request, exc: OpsagentError) -> JSONResponse:
+        log.warning("request failed: %s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    return app

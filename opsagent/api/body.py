@@ -1,0 +1,24 @@
+"""Reading a request body with a hard size limit, before anything parses it."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+
+class BodyTooLarge(Exception):
+    """The body is over the limit (413)."""
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The raw body; BodyTooLarge as soon as it (or its declared length) passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the body is {int(declared)} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # a chunked body with no Content-Length: stop reading at the limit
+            raise BodyTooLarge(f"the body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)

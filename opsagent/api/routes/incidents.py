@@ -1,0 +1,86 @@
+"""Incidents: list with filters and pagination, one with its alert, diagnosis and timeline, re-triage."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from opsagent.api.auth import ReadToken, ServicesDep
+from opsagent.api.routes.common import parse_time_param
+from opsagent.incidents.records import IncidentDetail, IncidentPage, TriageStatus
+from opsagent.incidents.store import IncidentNotFound
+
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+IncidentId = Annotated[int, Path(ge=1, le=2**62, description="The incident id.")]
+
+
+class RetriageAck(BaseModel):
+    """The triage job; `created` is false when one was already queued or running."""
+
+    incident_id: int
+    job_id: int
+    created: bool
+
+
+@router.get("", response_model=IncidentPage)
+async def list_incidents(
+    services: ServicesDep,
+    _: ReadToken,
+    status: Annotated[Literal["firing", "resolved"] | None, Query()] = None,
+    service: Annotated[str | None, Query(max_length=200)] = None,
+    source: Annotated[str | None, Query(max_length=32)] = None,
+    severity: Annotated[str | None, Query(max_length=64)] = None,
+    alert_name: Annotated[str | None, Query(max_length=500)] = None,
+    triage_status: Annotated[TriageStatus | None, Query()] = None,
+    since: Annotated[
+        str | None, Query(description="Created after: ISO time, epoch, or 2h / 30m ago.")
+    ] = None,
+    until: Annotated[str | None, Query(description="Created before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**62, description="`next_cursor` of the last page.")
+    ] = None,
+) -> IncidentPage:
+    """Incidents, newest first."""
+    return await run_in_threadpool(
+        services.store.list_incidents,
+        status=status,
+        service=service,
+        source=source,
+        severity=severity,
+        alert_name=alert_name,
+        triage_status=triage_status.value if triage_status else None,
+        since=parse_time_param("since", since),
+        until=parse_time_param("until", until),
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get(
+    "/{incident_id}", response_model=IncidentDetail, responses={404: {"description": "No such incident."}}
+)
+async def get_incident(incident_id: IncidentId, services: ServicesDep, _: ReadToken) -> IncidentDetail:
+    """The incident with its latest alert, its latest diagnosis and its timeline."""
+    try:
+        return await run_in_threadpool(services.store.get_incident, incident_id)
+    except IncidentNotFound:
+        raise HTTPException(404, f"No incident {incident_id}.") from None
+
+
+@router.post(
+    "/{incident_id}/retriage",
+    status_code=202,
+    response_model=RetriageAck,
+    responses={404: {"description": "No such incident."}},
+)
+async def retriage(incident_id: IncidentId, services: ServicesDep, _: ReadToken) -> RetriageAck:
+    """Queue a new triage (e.g. after new runbooks were ingested)."""
+    try:
+        job_id, created = await run_in_threadpool(services.store.request_retriage, incident_id)
+    except IncidentNotFound:
+        raise HTTPException(404, f"No incident {incident_id}.") from None
+    return RetriageAck(incident_id=incident_id, job_id=job_id, created=created)

@@ -1,0 +1,45 @@
+"""Runbook and log search over the knowledge base (the same hybrid search as `opsagent search`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from opsagent.api.auth import ReadToken, ServicesDep
+from opsagent.api.routes.common import parse_time_param
+from opsagent.knowledge.models import DocumentKind, SearchHit
+from opsagent.knowledge.search import SearchFilters
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+class SearchRequest(BaseModel):
+    """A query and its filters."""
+
+    query: str = Field(min_length=1, max_length=4000, description="An alert, a symptom, an error message.")
+    k: int = Field(default=5, ge=1, le=100)
+    kind: DocumentKind | None = None
+    service: str | None = Field(default=None, max_length=200)
+    since: str | None = Field(default=None, max_length=64, description="Logs seen after (ISO, epoch, 2h).")
+    until: str | None = Field(default=None, max_length=64)
+
+
+class SearchResponse(BaseModel):
+    """Hits, best first, each with its citation."""
+
+    query: str
+    results: list[SearchHit]
+
+
+@router.post("/search", response_model=SearchResponse)
+async def search(request: SearchRequest, services: ServicesDep, _: ReadToken) -> SearchResponse:
+    """Hybrid (vector + keyword) search over runbooks and log templates."""
+    filters = SearchFilters(
+        kind=request.kind,
+        service=request.service,
+        since=parse_time_param("since", request.since),
+        until=parse_time_param("until", request.until),
+    )
+    hits = await run_in_threadpool(lambda: services.kb.search(request.query, request.k, filters))
+    return SearchResponse(query=request.query, results=hits)

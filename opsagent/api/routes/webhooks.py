@@ -1,0 +1,259 @@
+"""Inbound alert webhooks. Order of checks: size (413) → credentials on the raw body (401) → JSON and
+schema (422) → commit (then 202). Nothing is parsed before it is authenticated, and the 202 is sent only
+after the alerts are committed, so an acknowledged alert is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import Headers
+
+from opsagent.api.auth import authenticate, get_services
+from opsagent.api.body import BodyTooLarge, read_limited_body
+from opsagent.api.services import Services
+from opsagent.api.tokens import Scope
+from opsagent.errors import OpsagentError
+from opsagent.incidents.models import Alert
+from opsagent.incidents.records import AlertOutcome
+from opsagent.integrations.alertmanager import parse_alertmanager
+from opsagent.integrations.errors import AlertParseError
+from opsagent.integrations.generic import parse_alert_payload
+from opsagent.integrations.grafana import parse_grafana
+from opsagent.integrations.opsgenie import parse_opsgenie
+from opsagent.integrations.pagerduty import parse_pagerduty
+from opsagent.integrations.webhook_signatures import (
+    PAGERDUTY_SIGNATURE_HEADER,
+    SignatureError,
+    WebhookConfigError,
+    verify_grafana_signature,
+    verify_pagerduty_signature,
+    verify_standard_webhook,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+# PagerDuty's delivery id; a redelivery carries the same one.
+PAGERDUTY_WEBHOOK_ID_HEADER = "X-Webhook-Id"
+OPSGENIE_TOKEN_HEADER = "X-Opsagent-Token"
+
+Verifier = Callable[[Services, bytes, Headers], str | None]  # returns the sender's delivery id, if any
+
+
+class WebhookAck(BaseModel):
+    """What a delivery did. `duplicate`: its delivery id was seen before; `ignored`: nothing to triage."""
+
+    status: Literal["accepted", "duplicate", "ignored"]
+    source: str
+    delivery_id: str | None = None
+    alerts: list[AlertOutcome] = []
+
+
+class WebhookError(BaseModel):
+    """Why a delivery was refused."""
+
+    detail: str
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": WebhookError, "description": "Missing or wrong signature or token."},
+    403: {"model": WebhookError, "description": "The token lacks the webhook scope."},
+    413: {"model": WebhookError, "description": "Body over OPSAGENT_WEBHOOK_MAX_BYTES (1 MiB)."},
+    422: {"model": WebhookError, "description": "Not JSON, or not this source's payload."},
+    503: {"model": WebhookError, "description": "The store is unavailable: retry (nothing was stored)."},
+}
+
+
+def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+async def receive(
+    request: Request,
+    source: str,
+    verify: Verifier,
+    parse: Callable[[Any], list[Alert]],
+    token_header: str | None = None,
+) -> JSONResponse:
+    """The common path of every webhook."""
+    services = get_services(request)
+    metrics = services.metrics.webhooks
+    if token_header is not None:  # token schemes: refuse before reading a byte of the body
+        try:
+            token = await authenticate(services, _token(request.headers, token_header))
+        except Exception:
+            metrics.labels(source, "unauthorized").inc()
+            raise
+        if not token.allows(Scope.WEBHOOK):
+            metrics.labels(source, "forbidden").inc()
+            return _error(403, "This token lacks the 'webhook' scope: create one with --scope webhook.")
+    try:
+        body = await read_limited_body(request, services.settings.webhook_max_bytes)
+    except BodyTooLarge as exc:
+        metrics.labels(source, "too_large").inc()
+        return _error(413, f"Webhook body too large: {exc}.")
+    try:
+        delivery_id = verify(services, body, request.headers)
+    except (SignatureError, WebhookConfigError) as exc:
+        metrics.labels(source, "unauthorized").inc()
+        if isinstance(exc, WebhookConfigError):
+            log.error("%s webhook refused: %s", source, exc)
+        return _error(401, str(exc))
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        metrics.labels(source, "invalid").inc()
+        return _error(422, f"The body is not valid JSON ({exc}).")
+    try:
+        alerts = parse(payload)
+    except AlertParseError as exc:
+        metrics.labels(source, "invalid").inc()
+        return _error(422, str(exc))
+    if not alerts:
+        metrics.labels(source, "ignored").inc()
+        return JSONResponse(WebhookAck(status="ignored", source=source).model_dump(), status_code=202)
+    try:
+        outcome = await run_in_threadpool(
+            services.store.record_delivery, source, alerts, delivery_id=delivery_id
+        )
+    except (SQLAlchemyError, OpsagentError):
+        log.exception("%s webhook: could not store the alerts", source)
+        metrics.labels(source, "unavailable").inc()
+        return _error(
+            503, "The incident store is unavailable; nothing was stored, retry.", {"Retry-After": "5"}
+        )
+    for item in outcome.alerts:
+        services.metrics.alerts.labels(source, item.outcome).inc()
+    metrics.labels(source, "duplicate" if outcome.duplicate else "accepted").inc()
+    ack = WebhookAck(
+        status="duplicate" if outcome.duplicate else "accepted",
+        source=source,
+        delivery_id=delivery_id,
+        alerts=outcome.alerts,
+    )
+    return JSONResponse(ack.model_dump(), status_code=202)
+
+
+def _token(headers: Headers, header: str) -> str | None:
+    authorization = headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return headers.get(header) if header != "authorization" else None
+
+
+def _no_signature(_: Services, __: bytes, ___: Headers) -> str | None:
+    return None  # the bearer token was checked before the body was read
+
+
+def _grafana(services: Services, body: bytes, headers: Headers) -> str | None:
+    secret = services.settings.grafana_webhook_secret
+    if secret is None:
+        raise WebhookConfigError(
+            "Grafana webhooks are not enabled here: set OPSAGENT_GRAFANA_WEBHOOK_SECRET to the contact "
+            "point's HMAC secret."
+        )
+    verify_grafana_signature(
+        body,
+        headers,
+        secret.get_secret_value(),
+        now=services.clock(),
+        tolerance_seconds=services.settings.webhook_tolerance_seconds,
+    )
+    return None
+
+
+def _pagerduty(services: Services, body: bytes, headers: Headers) -> str | None:
+    secrets = [s.get_secret_value() for s in services.settings.pagerduty_webhook_secrets]
+    if not secrets:
+        raise WebhookConfigError(
+            "PagerDuty webhooks are not enabled here: set OPSAGENT_PAGERDUTY_WEBHOOK_SECRETS to the "
+            "subscription's signing secret."
+        )
+    verify_pagerduty_signature(body, headers.get(PAGERDUTY_SIGNATURE_HEADER), secrets)
+    delivery = headers.get(PAGERDUTY_WEBHOOK_ID_HEADER)
+    return delivery[:200] if delivery else None
+
+
+def _standard(services: Services, body: bytes, headers: Headers) -> str | None:
+    secrets = [s.get_secret_value() for s in services.settings.generic_webhook_secrets]
+    if not secrets:
+        raise WebhookConfigError(
+            "Generic webhooks are not enabled here: set OPSAGENT_GENERIC_WEBHOOK_SECRETS to a Standard "
+            "Webhooks secret (whsec_<base64>)."
+        )
+    return verify_standard_webhook(
+        body,
+        headers,
+        secrets,
+        now=services.clock(),
+        tolerance_seconds=services.settings.webhook_tolerance_seconds,
+    )
+
+
+@router.post(
+    "/alertmanager",
+    status_code=202,
+    response_model=WebhookAck,
+    responses=RESPONSES,
+    summary="Alertmanager webhook (v4); Authorization: Bearer <token with webhook scope>",
+)
+async def alertmanager_webhook(request: Request) -> JSONResponse:
+    """Alertmanager `webhook_config` deliveries; every alert of the group becomes or updates an incident."""
+    return await receive(request, "alertmanager", _no_signature, parse_alertmanager, "authorization")
+
+
+@router.post(
+    "/grafana",
+    status_code=202,
+    response_model=WebhookAck,
+    responses=RESPONSES,
+    summary="Grafana alerting webhook contact point, HMAC-SHA256 signed",
+)
+async def grafana_webhook(request: Request) -> JSONResponse:
+    """Grafana unified alerting; `X-Grafana-Alerting-Signature` (and optionally a timestamp header)."""
+    return await receive(request, "grafana", _grafana, parse_grafana)
+
+
+@router.post(
+    "/pagerduty",
+    status_code=202,
+    response_model=WebhookAck,
+    responses=RESPONSES,
+    summary="PagerDuty V3 webhook subscription, X-PagerDuty-Signature",
+)
+async def pagerduty_webhook(request: Request) -> JSONResponse:
+    """PagerDuty V3 incident events; redeliveries (same X-Webhook-Id) are acknowledged, not re-processed."""
+    return await receive(request, "pagerduty", _pagerduty, parse_pagerduty)
+
+
+@router.post(
+    "/opsgenie",
+    status_code=202,
+    response_model=WebhookAck,
+    responses=RESPONSES,
+    summary="Opsgenie webhook integration; X-Opsagent-Token or Authorization: Bearer",
+)
+async def opsgenie_webhook(request: Request) -> JSONResponse:
+    """Opsgenie alert actions (Create opens, Close resolves; others are acknowledged and ignored)."""
+    return await receive(request, "opsgenie", _no_signature, parse_opsgenie, OPSGENIE_TOKEN_HEADER)
+
+
+@router.post(
+    "/generic",
+    status_code=202,
+    response_model=WebhookAck,
+    responses=RESPONSES,
+    summary="Generic alerts, Standard Webhooks signed (webhook-id, webhook-timestamp, webhook-signature)",
+)
+async def generic_webhook(request: Request) -> JSONResponse:
+    """A generic alert (or an Alertmanager-shaped body), signed per standardwebhooks.com."""
+    return await receive(request, "generic", _standard, parse_alert_payload)
