@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -57,29 +59,59 @@ def parse_alertmanager(body: Any) -> list[Alert]:
         payload = AlertmanagerPayload.model_validate(body)
     except ValidationError as exc:
         raise AlertParseError(f"Not a valid Alertmanager webhook: {describe_validation_error(exc)}") from exc
-    alerts = []
-    for index, item in enumerate(payload.alerts):
-        name = item.labels.get("alertname")
-        if not name:
-            raise AlertParseError(f"alerts[{index}] has no 'alertname' label")
-        labels = {**payload.commonLabels, **item.labels}
-        annotations = {**payload.commonAnnotations, **item.annotations}
-        alerts.append(
-            Alert(
-                name=name,
-                status=item.status,
-                severity=labels.get("severity"),
-                service=next((labels[k] for k in SERVICE_LABELS if labels.get(k)), None),
-                labels=labels,
-                annotations=annotations,
-                starts_at=parse_timestamp(item.startsAt, f"alerts[{index}].startsAt"),
-                ends_at=parse_timestamp(item.endsAt, f"alerts[{index}].endsAt"),
-                fingerprint=item.fingerprint or fingerprint_of(name, labels),
-                source="alertmanager",
-                raw=item.model_dump(),
-            )
+    return [
+        alert_from_item(
+            item,
+            index,
+            common_labels=payload.commonLabels,
+            common_annotations=payload.commonAnnotations,
+            source="alertmanager",
         )
-    return alerts
+        for index, item in enumerate(payload.alerts)
+    ]
+
+
+def alert_from_item(
+    item: AlertmanagerAlert,
+    index: int,
+    *,
+    common_labels: dict[str, str],
+    common_annotations: dict[str, str],
+    source: str,
+    extra_annotations: dict[str, str] | None = None,
+) -> Alert:
+    """One `alerts[index]` entry of an Alertmanager-shaped webhook (Alertmanager, Grafana), normalised."""
+    name = item.labels.get("alertname")
+    if not name:
+        raise AlertParseError(f"alerts[{index}] has no 'alertname' label")
+    labels = {**common_labels, **item.labels}
+    # Sender-specific extras (links, values) never override what the alert rule itself annotated.
+    annotations = {**(extra_annotations or {}), **common_annotations, **item.annotations}
+    starts_at = parse_timestamp(item.startsAt, f"alerts[{index}].startsAt")
+    ends_at = parse_timestamp(item.endsAt, f"alerts[{index}].endsAt")
+    with rejected_as_parse_error(f"alerts[{index}]"):
+        return Alert(
+            name=name,
+            status=item.status,
+            severity=labels.get("severity"),
+            service=next((labels[k] for k in SERVICE_LABELS if labels.get(k)), None),
+            labels=labels,
+            annotations=annotations,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            fingerprint=item.fingerprint or fingerprint_of(name, labels),
+            source=source,
+            raw=item.model_dump(),
+        )
+
+
+@contextmanager
+def rejected_as_parse_error(where: str) -> Iterator[None]:
+    """Report a value the `Alert` model rejects (e.g. a 600-character name) as an AlertParseError."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise AlertParseError(f"{where}: {describe_validation_error(exc)}") from exc
 
 
 def parse_timestamp(value: str | None, where: str) -> datetime | None:
