@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     grafana_webhook_secret: SecretStr | None = Field(
         default=None, description="HMAC secret of the Grafana contact point (X-Grafana-Alerting-Signature)."
     )
+    grafana_signature_header: str = Field(
+        default="X-Grafana-Alerting-Signature", description="The contact point's HMAC signature header."
+    )
+    grafana_timestamp_header: str = Field(
+        default="X-Grafana-Alerting-Signature-Timestamp",
+        description="The contact point's HMAC timestamp header (when set there, replays are refused).",
+    )
     pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="PagerDuty V3 webhook signing secrets, comma-separated (several during rotation).",

@@ -248,7 +248,7 @@ async def test_unconfigured_sources_fail_closed(tmp_path: Path) -> None:
             ("generic", "OPSAGENT_GENERIC_WEBHOOK_SECRETS"),
         ):
             response = await api.client.post(f"/v1/webhooks/{source}", content=body)
-            assert response.status_code == 401 and setting in response.json()["detail"]
+            assert response.status_code == 503 and setting in response.json()["detail"]
 
 
 async def test_store_down_is_503_and_the_sender_retries(lite: Api, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,3 +273,35 @@ async def test_webhook_metrics(lite: Api) -> None:
     assert 'opsagent_webhooks_total{outcome="unauthorized",source="alertmanager"} 1.0' in text
     assert 'opsagent_queue_jobs{status="queued"} 1.0' in text
     assert 'route="/v1/webhooks/alertmanager"' in text
+
+
+async def test_pagerduty_reopened_is_a_new_episode(api: Api) -> None:
+    def post(event_type: str, occurred: str) -> object:
+        body = json.loads(_pagerduty_event(event_type))
+        body["event"]["occurred_at"] = occurred
+        raw = _json(body)
+        headers = {"X-PagerDuty-Signature": sign_pagerduty(raw, PAGERDUTY_SECRETS[0])}
+        return api.client.post("/v1/webhooks/pagerduty", content=raw, headers=headers)
+
+    outcomes = []
+    for event_type, occurred in (
+        ("incident.triggered", "2026-11-20T03:15:00Z"),
+        ("incident.resolved", "2026-11-20T03:40:00Z"),
+        ("incident.reopened", "2026-11-20T05:00:00Z"),
+    ):
+        response = await post(event_type, occurred)  # type: ignore[misc]
+        outcomes.append(response.json()["alerts"][0]["outcome"])
+    assert outcomes == ["created", "resolved", "created"]
+
+
+async def test_token_store_down_is_503_not_500(lite: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    def down(_: str) -> None:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(lite.services.tokens, "authenticate", down)
+    hook = await lite.client.post(
+        "/v1/webhooks/alertmanager", json=alertmanager_body(), headers=lite.auth("webhook")
+    )
+    assert hook.status_code == 503 and hook.headers["retry-after"] == "5"
+    listing = await lite.client.get("/v1/incidents", headers=lite.auth("read"))
+    assert listing.status_code == 503

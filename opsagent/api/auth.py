@@ -6,16 +6,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 
 from opsagent.api.services import Services
 from opsagent.api.tokens import ApiToken, Scope
 
+log = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="An API token: `opsagent token create --scope ...`")
 
 
@@ -37,7 +40,13 @@ async def authenticate(services: Services, secret: str | None) -> ApiToken:
     """The token for this secret, or a 401."""
     if not secret:
         raise unauthorized("Missing API token: send 'Authorization: Bearer <token>' (opsagent token create).")
-    token = await run_in_threadpool(services.tokens.authenticate, secret.strip())
+    try:
+        token = await run_in_threadpool(services.tokens.authenticate, secret.strip())
+    except SQLAlchemyError:
+        log.exception("token lookup failed")
+        raise HTTPException(
+            503, "The token store is unavailable; retry shortly.", headers={"Retry-After": "5"}
+        ) from None
     if token is None:
         raise unauthorized("Invalid, revoked or expired API token.")
     return token

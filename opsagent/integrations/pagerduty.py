@@ -145,7 +145,11 @@ def parse_pagerduty(body: Any) -> list[Alert]:
             service=service,
             labels=labels,
             annotations=annotations,
-            starts_at=parse_timestamp(incident.created_at, "event.data.created_at") or occurred_at,
+            # A reopened incident is a new firing episode: it starts when it was reopened, not created
+            # (with created_at the store would take it for a late copy of the resolved episode).
+            starts_at=(occurred_at if event.event_type == "incident.reopened" else None)
+            or parse_timestamp(incident.created_at, "event.data.created_at")
+            or occurred_at,
             ends_at=occurred_at if status is AlertStatus.RESOLVED else None,
             fingerprint=f"pagerduty-{incident.id}",
             source=SOURCE,

@@ -22,6 +22,7 @@ from opsagent.errors import ConfigError, OpsagentError
 
 # Grafana's default signature header (grafana/alerting http/hmac.go, and the webhook notifier docs).
 GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+GRAFANA_LEGACY_SIGNATURE_HEADER = "X-Grafana-Alert-Signature"
 # Grafana has no default timestamp header: it sends one only when the contact point names it. This is
 # our default name, which the contact point's "Timestamp header" must be set to (or pass another name).
 GRAFANA_TIMESTAMP_HEADER = "X-Grafana-Alerting-Signature-Timestamp"
@@ -64,7 +65,12 @@ def verify_grafana_signature(
     within `tolerance_seconds` of `now`; without one there is no replay protection.
     """
     key = _secret_bytes(secret, "Grafana webhook")
-    signature = _header(headers, signature_header)
+    # Some Grafana releases fall back to X-Grafana-Alert-Signature when the header field is left empty.
+    signature = _header(headers, signature_header) or (
+        _header(headers, GRAFANA_LEGACY_SIGNATURE_HEADER)
+        if signature_header == GRAFANA_SIGNATURE_HEADER
+        else None
+    )
     if not signature:
         raise SignatureError(
             f"Missing {signature_header} header: set an HMAC secret on the Grafana webhook contact point "

@@ -22,11 +22,12 @@ from starlette.concurrency import iterate_in_threadpool
 from opsagent.agent.chat import ChatEvent, ChatSession
 from opsagent.api.auth import ChatToken, ServicesDep
 from opsagent.api.conversations import MAX_HISTORY_MESSAGES, Conversation, ConversationNotFound
+from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, as_json_responses
 from opsagent.api.services import Services
 from opsagent.api.tokens import ApiToken
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/chat", tags=["chat"])
+router = APIRouter(prefix="/v1/chat", tags=["chat"], responses={**AUTH_RESPONSES, **INVALID_RESPONSE})
 
 
 class ChatRequest(BaseModel):
@@ -96,7 +97,12 @@ def _save(turn: ChatTurn, answer: str, sources: list[str]) -> None:
     store.append(turn.conversation_id, "assistant", answer, sources)
 
 
-@router.post("", response_model=ChatResponse)
+NO_CONVERSATION: dict[int | str, dict[str, Any]] = {
+    404: {**NOT_FOUND, "description": "No such conversation for this token."}
+}
+
+
+@router.post("", response_model=ChatResponse, responses=NO_CONVERSATION)
 async def chat(turn: Turn) -> ChatResponse:
     """Ask and get the whole answer."""
 
@@ -121,7 +127,12 @@ async def chat(turn: Turn) -> ChatResponse:
     return await run_in_threadpool(answer)
 
 
-@router.post("/stream", response_class=EventSourceResponse)
+@router.post(
+    "/stream",
+    response_class=EventSourceResponse,
+    # Errors before the stream starts are JSON, not events.
+    responses=as_json_responses({**AUTH_RESPONSES, **INVALID_RESPONSE, **NO_CONVERSATION}),
+)
 async def chat_stream(turn: Turn) -> AsyncIterator[ServerSentEvent]:
     """Ask and stream the answer as server-sent events."""
     yield ServerSentEvent(event="conversation", data={"conversation_id": turn.conversation_id})
@@ -160,7 +171,11 @@ def _events(session: ChatSession, message: str) -> Iterator[ChatEvent]:
     yield from session.ask(message)
 
 
-@router.get("/{conversation_id}", response_model=Conversation, responses={404: {"description": "Not found."}})
+@router.get(
+    "/{conversation_id}",
+    response_model=Conversation,
+    responses={404: {**NOT_FOUND, "description": "Not found."}},
+)
 async def get_conversation(conversation_id: str, services: ServicesDep, token: ChatToken) -> Conversation:
     """A conversation with all its messages."""
     try:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from opsagent.api.auth import ReadToken, ServicesDep
+from opsagent.api.routes.common import AUTH_RESPONSES
 from opsagent.api.services import Services
 from opsagent.incidents.db import ping
 
@@ -70,7 +71,9 @@ def check_readiness(services: Services) -> Readiness:
     return Readiness(ready=all(c["ok"] for c in checks.values()), checks=checks)
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}, **AUTH_RESPONSES}
+)
 async def metrics(services: ServicesDep, _: ReadToken) -> Response:
     """Prometheus metrics (scrape with a read-scoped token as bearer_token)."""
     body = await run_in_threadpool(services.metrics.render)

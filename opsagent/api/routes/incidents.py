@@ -8,12 +8,14 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from opsagent.api.auth import ReadToken, ServicesDep
-from opsagent.api.routes.common import parse_time_param
+from opsagent.api.auth import ChatToken, ReadToken, ServicesDep
+from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, parse_time_param
 from opsagent.incidents.records import IncidentDetail, IncidentPage, TriageStatus
 from opsagent.incidents.store import IncidentNotFound
 
-router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+router = APIRouter(
+    prefix="/v1/incidents", tags=["incidents"], responses={**AUTH_RESPONSES, **INVALID_RESPONSE}
+)
 IncidentId = Annotated[int, Path(ge=1, le=2**62, description="The incident id.")]
 
 
@@ -61,7 +63,9 @@ async def list_incidents(
 
 
 @router.get(
-    "/{incident_id}", response_model=IncidentDetail, responses={404: {"description": "No such incident."}}
+    "/{incident_id}",
+    response_model=IncidentDetail,
+    responses={404: {**NOT_FOUND, "description": "No such incident."}},
 )
 async def get_incident(incident_id: IncidentId, services: ServicesDep, _: ReadToken) -> IncidentDetail:
     """The incident with its latest alert, its latest diagnosis and its timeline."""
@@ -75,10 +79,11 @@ async def get_incident(incident_id: IncidentId, services: ServicesDep, _: ReadTo
     "/{incident_id}/retriage",
     status_code=202,
     response_model=RetriageAck,
-    responses={404: {"description": "No such incident."}},
+    responses={404: {**NOT_FOUND, "description": "No such incident."}},
 )
-async def retriage(incident_id: IncidentId, services: ServicesDep, _: ReadToken) -> RetriageAck:
-    """Queue a new triage (e.g. after new runbooks were ingested)."""
+async def retriage(incident_id: IncidentId, services: ServicesDep, _: ChatToken) -> RetriageAck:
+    """Queue a new triage (e.g. after new runbooks were ingested). Needs the chat scope: it may spend LLM
+    tokens, which a read-only token (a dashboard's) should not."""
     try:
         job_id, created = await run_in_threadpool(services.store.request_retriage, incident_id)
     except IncidentNotFound:

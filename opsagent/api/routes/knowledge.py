@@ -16,10 +16,11 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from opsagent.api.auth import IngestToken, ServicesDep
+from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, ErrorDetail
 from opsagent.knowledge.files import LOG_SUFFIXES, RUNBOOK_SUFFIXES
 from opsagent.knowledge.models import DocumentKind, IngestReport
 
-router = APIRouter(prefix="/v1", tags=["knowledge"])
+router = APIRouter(prefix="/v1", tags=["knowledge"], responses=AUTH_RESPONSES)
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$")
 SAFE_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(/[A-Za-z0-9][A-Za-z0-9._-]{0,99}){0,4}$")
 ALLOWED_SUFFIXES = RUNBOOK_SUFFIXES | LOG_SUFFIXES
@@ -60,8 +61,8 @@ def safe_destination(root: Path, folder: str | None, filename: str | None) -> Pa
     "/knowledge",
     response_model=IngestReport,
     responses={
-        413: {"description": "A file over OPSAGENT_UPLOAD_MAX_BYTES."},
-        422: {"description": "Bad name."},
+        **INVALID_RESPONSE,
+        413: {"model": ErrorDetail, "description": "A file over OPSAGENT_UPLOAD_MAX_BYTES."},
     },
 )
 async def upload_knowledge(

@@ -7,11 +7,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from opsagent.api.auth import ReadToken, ServicesDep
-from opsagent.api.routes.common import parse_time_param
+from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, parse_time_param
 from opsagent.knowledge.models import DocumentKind, SearchHit
 from opsagent.knowledge.search import SearchFilters
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], responses={**AUTH_RESPONSES, **INVALID_RESPONSE})
 
 
 class SearchRequest(BaseModel):

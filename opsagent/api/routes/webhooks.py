@@ -1,6 +1,8 @@
-"""Inbound alert webhooks. Order of checks: size (413) → credentials on the raw body (401) → JSON and
-schema (422) → commit (then 202). Nothing is parsed before it is authenticated, and the 202 is sent only
-after the alerts are committed, so an acknowledged alert is never lost.
+"""Inbound alert webhooks. Order of checks: a bearer/token header (401/403, before any body is read, for
+the token schemes) → size (413) → signature over the raw body (401) → JSON and schema (422) → commit,
+then 202. Nothing is parsed before it is authenticated, and the 202 is sent only after the alerts are
+committed, so an acknowledged alert is never lost. A source whose secret is not configured answers 503:
+nothing is accepted (fail closed), and senders keep retrying instead of dropping the alert.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -68,7 +70,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": WebhookError, "description": "The token lacks the webhook scope."},
     413: {"model": WebhookError, "description": "Body over OPSAGENT_WEBHOOK_MAX_BYTES (1 MiB)."},
     422: {"model": WebhookError, "description": "Not JSON, or not this source's payload."},
-    503: {"model": WebhookError, "description": "The store is unavailable: retry (nothing was stored)."},
+    503: {
+        "model": WebhookError,
+        "description": "The store is unavailable or the source is not configured: retry (nothing stored).",
+    },
 }
 
 
@@ -89,8 +94,8 @@ async def receive(
     if token_header is not None:  # token schemes: refuse before reading a byte of the body
         try:
             token = await authenticate(services, _token(request.headers, token_header))
-        except Exception:
-            metrics.labels(source, "unauthorized").inc()
+        except HTTPException as exc:
+            metrics.labels(source, "unauthorized" if exc.status_code == 401 else "unavailable").inc()
             raise
         if not token.allows(Scope.WEBHOOK):
             metrics.labels(source, "forbidden").inc()
@@ -102,11 +107,13 @@ async def receive(
         return _error(413, f"Webhook body too large: {exc}.")
     try:
         delivery_id = verify(services, body, request.headers)
-    except (SignatureError, WebhookConfigError) as exc:
+    except SignatureError as exc:
         metrics.labels(source, "unauthorized").inc()
-        if isinstance(exc, WebhookConfigError):
-            log.error("%s webhook refused: %s", source, exc)
         return _error(401, str(exc))
+    except WebhookConfigError as exc:
+        metrics.labels(source, "not_configured").inc()
+        log.error("%s webhook refused: %s", source, exc)
+        return _error(503, str(exc), {"Retry-After": "60"})
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -119,7 +126,9 @@ async def receive(
         return _error(422, str(exc))
     if not alerts:
         metrics.labels(source, "ignored").inc()
-        return JSONResponse(WebhookAck(status="ignored", source=source).model_dump(), status_code=202)
+        ignored = WebhookAck(status="ignored", source=source, delivery_id=delivery_id)
+        return JSONResponse(ignored.model_dump(), status_code=202)
+    alerts = [alert.model_copy(update={"source": source}) for alert in alerts]
     try:
         outcome = await run_in_threadpool(
             services.store.record_delivery, source, alerts, delivery_id=delivery_id
@@ -167,6 +176,8 @@ def _grafana(services: Services, body: bytes, headers: Headers) -> str | None:
         secret.get_secret_value(),
         now=services.clock(),
         tolerance_seconds=services.settings.webhook_tolerance_seconds,
+        signature_header=services.settings.grafana_signature_header,
+        timestamp_header=services.settings.grafana_timestamp_header,
     )
     return None
 
