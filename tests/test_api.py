@@ -250,3 +250,69 @@ async def test_chat_stream_with_a_scripted_model(tmp_path: Path, demo_kb: object
         conversation = str(events[0][1]["conversation_id"])
         history = (await api.client.get(f"/v1/chat/{conversation}", headers=api.auth("chat"))).json()
         assert history["messages"][-1]["sources"] == done["sources"]
+
+
+async def test_triage_posts_to_slack_and_pagerduty(tmp_path: Path) -> None:
+    """The worker's notify jobs reach a local fake receiver; a failing target is retried by the queue."""
+    from opsagent.incidents.notify import Notifier
+    from tests.test_notify import Receiver, Reply
+
+    receiver = Receiver()
+    receiver.start()
+    try:
+        settings = api_settings(
+            tmp_path,
+            slack_webhook_url=f"{receiver.url}/services/T000/B000/XXXX",
+            pagerduty_api_token="pd-token",
+            pagerduty_from_email="oncall@example.com",
+            pagerduty_api_url=receiver.url,
+            public_url="https://opsagent.example.com",
+            notify_max_attempts=1,
+        )
+        async with running_api(settings) as api:
+            receiver.script(Reply(200, "ok"), Reply(201, "{}"))
+            body = json.loads(_PD_TRIGGERED)
+            from opsagent.integrations.webhook_signatures import sign_pagerduty
+            from tests.api_support import PAGERDUTY_SECRETS
+
+            raw = json.dumps(body).encode()
+            headers = {"X-PagerDuty-Signature": sign_pagerduty(raw, PAGERDUTY_SECRETS[0])}
+            assert (
+                await api.client.post("/v1/webhooks/pagerduty", content=raw, headers=headers)
+            ).status_code == 202
+            notifier = Notifier(settings)
+            worker = Worker(settings, api.services.store, api.services.triage, notifier=notifier)
+            ran = 0
+            while worker.run_once():
+                ran += 1
+            notifier.close()
+            assert ran == 3  # triage, then one notify job per target
+            paths = sorted(r.path for r in receiver.requests)
+            assert paths == ["/incidents/PXYZ123/notes", "/services/T000/B000/XXXX"]
+            slack = next(r for r in receiver.requests if r.path.startswith("/services"))
+            assert "pod OOMKilled" in json.dumps(slack.json())
+            detail = (await api.client.get("/v1/incidents/1", headers=api.auth("read"))).json()
+            kinds = [e["kind"] for e in detail["timeline"]]
+            assert kinds.count("notified") == 2
+    finally:
+        receiver.stop()
+
+
+_PD_TRIGGERED = json.dumps(
+    {
+        "event": {
+            "id": "evt1",
+            "event_type": "incident.triggered",
+            "resource_type": "incident",
+            "occurred_at": "2026-11-20T03:15:00Z",
+            "data": {
+                "id": "PXYZ123",
+                "type": "incident",
+                "title": "payments-api OOMKilled",
+                "urgency": "high",
+                "created_at": "2026-11-20T03:15:00Z",
+                "service": {"id": "PSVC", "summary": "payments-api"},
+            },
+        }
+    }
+)
