@@ -316,3 +316,13 @@ _PD_TRIGGERED = json.dumps(
         }
     }
 )
+
+
+async def test_openapi_docs_work_offline(api: Api) -> None:
+    page = await api.client.get("/docs")
+    assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    script = await api.client.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    spec = (await api.client.get("/openapi.json")).json()
+    assert "/v1/webhooks/alertmanager" in spec["paths"] and "/v1/chat/stream" in spec["paths"]

@@ -53,7 +53,10 @@ def create_app(
         version=opsagent.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below from bundled assets: the default page needs a CDN
+        redoc_url=None,
     )
+    _offline_docs(app)
     app.state.services = built
     app.add_middleware(AccessLogMiddleware, metrics=built.metrics)
     for module in (webhooks, incidents, search, knowledge, chat, health):
@@ -78,3 +81,23 @@ def create_app(
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs with its JavaScript and CSS served from the swagger-ui-bundle package."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from starlette.responses import HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="opsagent API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
