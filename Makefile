@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/opsagent search "x509: certificate has expired or is not yet valid" -k 3
 	$(BIN)/opsagent triage knowledge/alerts/payments-oom.json
 
-## The whole test suite (unit, integration against real Chroma embedded and server).
+## The whole test suite (unit; integration against real Chroma, SQLite and PostgreSQL, a real uvicorn).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
