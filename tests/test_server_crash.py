@@ -113,3 +113,33 @@ def test_sigkill_mid_queue_then_restart(tmp_path: Path, database_url: str) -> No
         assert len(per_incident) == ALERTS and set(per_incident.values()) == {1}, per_incident
     finally:
         engine.dispose()
+
+
+def test_two_worker_processes_share_the_queue(tmp_path: Path, database_url: str) -> None:
+    """`opsagent worker` processes claim from one queue: every job runs exactly once across them."""
+    engine = create_db_engine(Settings(database_url=database_url))
+    store = IncidentStore(engine)
+    try:
+        from opsagent.integrations.alertmanager import parse_alertmanager
+
+        for i in range(30):
+            store.record_delivery("alertmanager", parse_alertmanager(alertmanager_body(f"shared-{i}")))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("OPSAGENT_")},
+            "OPSAGENT_DATA_DIR": str(tmp_path / "data"),
+            "OPSAGENT_DATABASE_URL": database_url,
+            "OPSAGENT_ACTION_CATALOG": str(REPO / "knowledge/actions/catalog.yaml"),
+            "OPSAGENT_LOG_LEVEL": "warning",
+        }
+        workers = [
+            subprocess.Popen([OPSAGENT, "worker", "--once"], env=env, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        reports = [w.communicate(timeout=180)[1] for w in workers]
+        assert all(w.returncode == 0 for w in workers), reports
+        ran = [int(r.strip().splitlines()[-1].split()[1]) for r in reports]  # "ran N job(s)"
+        assert sum(ran) == 30, ran
+        assert store.queue.depth()["done"] == 30
+        assert set(store.diagnoses_per_episode().values()) == {1}
+    finally:
+        engine.dispose()

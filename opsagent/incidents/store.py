@@ -44,6 +44,10 @@ NOTIFY = "notify"
 _CONFLICT_RETRIES = 5
 
 
+class _OpenedConcurrently(Exception):
+    """The incident was opened by a concurrent transaction between two reads of ours."""
+
+
 class IncidentNotFound(LookupError):
     """No incident with that id."""
 
@@ -82,7 +86,7 @@ class IncidentStore:
                 with self.engine.begin() as connection:
                     outcome = self._record(connection, source, alerts, delivery_id)
                 break
-            except IntegrityError:
+            except (IntegrityError, _OpenedConcurrently):
                 # Another replica opened the same incident concurrently (Postgres): the retry sees it.
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
@@ -148,6 +152,10 @@ class IncidentStore:
                 self._event(connection, incident_id, "resolved", f"{source} reported {alert.name} resolved")
         else:
             last = self._latest_episode(connection, source, alert.fingerprint)
+            if last is not None and last.status == "firing":
+                # Opened by a transaction that committed after our first read (Postgres reads each
+                # statement afresh): start over, and the retry takes the open incident's row lock.
+                raise _OpenedConcurrently()
             same_episode = (
                 last is not None
                 and alert.starts_at is not None
