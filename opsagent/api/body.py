@@ -22,3 +22,25 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge(f"the body is over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# Alert payloads nest a handful of levels. Deeper JSON is refused (422) before anything walks it: Python's
+# json module raises RecursionError near 1000 levels, and pydantic refuses to serialise a few hundred.
+MAX_JSON_DEPTH = 64
+
+
+def json_too_deep(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects nest more than `limit` levels in decoded JSON (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

@@ -18,6 +18,7 @@ from opsagent.integrations.alertmanager import (
     is_alertmanager,
     parse_alertmanager,
     parse_timestamp,
+    rejected_as_parse_error,
 )
 from opsagent.integrations.errors import AlertParseError, describe_validation_error
 
@@ -50,19 +51,22 @@ def parse_generic(body: Any) -> Alert:
         raise AlertParseError("The alert has no name: set 'alertname' (or 'name', or labels.alertname).")
     labels = dict(item.labels)
     severity = item.severity or labels.get("severity")
-    return Alert(
-        name=name,
-        status=item.status,
-        severity=severity,
-        service=item.service or next((labels[k] for k in SERVICE_LABELS if labels.get(k)), None),
-        labels=labels,
-        annotations=item.annotations,
-        starts_at=parse_timestamp(item.startsAt, "startsAt"),
-        ends_at=parse_timestamp(item.endsAt, "endsAt"),
-        fingerprint=item.fingerprint or fingerprint_of(name, labels),
-        source="generic",
-        raw=body if isinstance(body, dict) else {},
-    )
+    starts_at = parse_timestamp(item.startsAt, "startsAt")
+    ends_at = parse_timestamp(item.endsAt, "endsAt")
+    with rejected_as_parse_error("alert"):  # e.g. a labels.alertname over 500 characters
+        return Alert(
+            name=name,
+            status=item.status,
+            severity=severity,
+            service=item.service or next((labels[k] for k in SERVICE_LABELS if labels.get(k)), None),
+            labels=labels,
+            annotations=item.annotations,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            fingerprint=item.fingerprint or fingerprint_of(name, labels),
+            source="generic",
+            raw=body if isinstance(body, dict) else {},
+        )
 
 
 def parse_alert_payload(body: Any) -> list[Alert]:

@@ -22,7 +22,7 @@ from starlette.concurrency import iterate_in_threadpool
 from opsagent.agent.chat import ChatEvent, ChatSession
 from opsagent.api.auth import ChatToken, ServicesDep
 from opsagent.api.conversations import MAX_HISTORY_MESSAGES, Conversation, ConversationNotFound
-from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, as_json_responses
+from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, NoNul, as_json_responses
 from opsagent.api.services import Services
 from opsagent.api.tokens import ApiToken
 
@@ -33,8 +33,8 @@ router = APIRouter(prefix="/v1/chat", tags=["chat"], responses={**AUTH_RESPONSES
 class ChatRequest(BaseModel):
     """A question, optionally continuing a conversation."""
 
-    message: str = Field(min_length=1, max_length=8000)
-    conversation_id: str | None = Field(
+    message: Annotated[str, NoNul] = Field(min_length=1, max_length=8000)
+    conversation_id: Annotated[str | None, NoNul] = Field(
         default=None, max_length=36, description="Continue this conversation; omit to start one."
     )
 
@@ -176,7 +176,9 @@ def _events(session: ChatSession, message: str) -> Iterator[ChatEvent]:
     response_model=Conversation,
     responses={404: {**NOT_FOUND, "description": "Not found."}},
 )
-async def get_conversation(conversation_id: str, services: ServicesDep, token: ChatToken) -> Conversation:
+async def get_conversation(
+    conversation_id: Annotated[str, NoNul], services: ServicesDep, token: ChatToken
+) -> Conversation:
     """A conversation with all its messages."""
     try:
         return await run_in_threadpool(services.conversations.get, conversation_id[:36], token.id)

@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from opsagent.timeparse import parse_time
+
+
+def _refuse_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("NUL (\\x00) characters are not allowed")
+    return value
+
+
+# For text that reaches the database: PostgreSQL refuses NUL characters in text (the query would fail, a 500).
+NoNul = AfterValidator(_refuse_nul)
 
 
 class ErrorDetail(BaseModel):

@@ -9,14 +9,16 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from opsagent.api.auth import ChatToken, ReadToken, ServicesDep
-from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, parse_time_param
+from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, NoNul, parse_time_param
 from opsagent.incidents.records import IncidentDetail, IncidentPage, TriageStatus
 from opsagent.incidents.store import IncidentNotFound
 
 router = APIRouter(
     prefix="/v1/incidents", tags=["incidents"], responses={**AUTH_RESPONSES, **INVALID_RESPONSE}
 )
-IncidentId = Annotated[int, Path(ge=1, le=2**62, description="The incident id.")]
+# incidents.id is an INTEGER: 32 bits on PostgreSQL, which refuses larger parameters (a 500, not a 404).
+MAX_ID = 2**31 - 1
+IncidentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The incident id.")]
 
 
 class RetriageAck(BaseModel):
@@ -32,10 +34,10 @@ async def list_incidents(
     services: ServicesDep,
     _: ReadToken,
     status: Annotated[Literal["firing", "resolved"] | None, Query()] = None,
-    service: Annotated[str | None, Query(max_length=200)] = None,
-    source: Annotated[str | None, Query(max_length=32)] = None,
-    severity: Annotated[str | None, Query(max_length=64)] = None,
-    alert_name: Annotated[str | None, Query(max_length=500)] = None,
+    service: Annotated[str | None, Query(max_length=200), NoNul] = None,
+    source: Annotated[str | None, Query(max_length=32), NoNul] = None,
+    severity: Annotated[str | None, Query(max_length=64), NoNul] = None,
+    alert_name: Annotated[str | None, Query(max_length=500), NoNul] = None,
     triage_status: Annotated[TriageStatus | None, Query()] = None,
     since: Annotated[
         str | None, Query(description="Created after: ISO time, epoch, or 2h / 30m ago.")
@@ -43,7 +45,7 @@ async def list_incidents(
     until: Annotated[str | None, Query(description="Created before.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[
-        int | None, Query(ge=1, le=2**62, description="`next_cursor` of the last page.")
+        int | None, Query(ge=1, le=MAX_ID, description="`next_cursor` of the last page.")
     ] = None,
 ) -> IncidentPage:
     """Incidents, newest first."""

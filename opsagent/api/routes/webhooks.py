@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
 from opsagent.api.auth import authenticate, get_services
-from opsagent.api.body import BodyTooLarge, read_limited_body
+from opsagent.api.body import MAX_JSON_DEPTH, BodyTooLarge, json_too_deep, read_limited_body
 from opsagent.api.services import Services
 from opsagent.api.tokens import Scope
 from opsagent.errors import OpsagentError
@@ -46,6 +47,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 # PagerDuty's delivery id; a redelivery carries the same one.
 PAGERDUTY_WEBHOOK_ID_HEADER = "X-Webhook-Id"
 OPSGENIE_TOKEN_HEADER = "X-Opsagent-Token"
+TOO_DEEP = object()  # json.loads gave up: the body nests deeper than the interpreter recurses
 
 Verifier = Callable[[Services, bytes, Headers], str | None]  # returns the sender's delivery id, if any
 
@@ -119,6 +121,11 @@ async def receive(
     except (UnicodeDecodeError, ValueError) as exc:
         metrics.labels(source, "invalid").inc()
         return _error(422, f"The body is not valid JSON ({exc}).")
+    except RecursionError:
+        payload = TOO_DEEP
+    if payload is TOO_DEEP or json_too_deep(payload):
+        metrics.labels(source, "invalid").inc()
+        return _error(422, f"The body nests JSON arrays/objects more than {MAX_JSON_DEPTH} levels deep.")
     try:
         alerts = parse(payload)
     except AlertParseError as exc:
@@ -210,61 +217,84 @@ def _standard(services: Services, body: bytes, headers: Headers) -> str | None:
     )
 
 
-@router.post(
-    "/alertmanager",
-    status_code=202,
-    response_model=WebhookAck,
-    responses=RESPONSES,
-    summary="Alertmanager webhook (v4); Authorization: Bearer <token with webhook scope>",
+@dataclass(frozen=True)
+class WebhookSource:
+    """One inbound integration: how it authenticates and how its payload becomes alerts."""
+
+    name: str
+    verify: Verifier
+    parse: Callable[[Any], list[Alert]]
+    token_header: str | None  # token schemes: checked before the body is read
+    summary: str
+    description: str
+
+
+SOURCES = (
+    WebhookSource(
+        "alertmanager",
+        _no_signature,
+        parse_alertmanager,
+        "authorization",
+        "Alertmanager webhook (v4); Authorization: Bearer <token with webhook scope>",
+        "Alertmanager `webhook_config` deliveries; every alert of the group becomes or updates an incident.",
+    ),
+    WebhookSource(
+        "grafana",
+        _grafana,
+        parse_grafana,
+        None,
+        "Grafana alerting webhook contact point, HMAC-SHA256 signed",
+        "Grafana unified alerting; `X-Grafana-Alerting-Signature` (and optionally a timestamp header).",
+    ),
+    WebhookSource(
+        "pagerduty",
+        _pagerduty,
+        parse_pagerduty,
+        None,
+        "PagerDuty V3 webhook subscription, X-PagerDuty-Signature",
+        "PagerDuty V3 incident events; redeliveries (same X-Webhook-Id) are acknowledged, not re-processed.",
+    ),
+    WebhookSource(
+        "opsgenie",
+        _no_signature,
+        parse_opsgenie,
+        OPSGENIE_TOKEN_HEADER,
+        "Opsgenie webhook integration; X-Opsagent-Token or Authorization: Bearer",
+        "Opsgenie alert actions (Create opens, Close resolves; others are acknowledged and ignored).",
+    ),
+    WebhookSource(
+        "generic",
+        _standard,
+        parse_alert_payload,
+        None,
+        "Generic alerts, Standard Webhooks signed (webhook-id, webhook-timestamp, webhook-signature)",
+        "A generic alert (or an Alertmanager-shaped body), signed per standardwebhooks.com.",
+    ),
 )
-async def alertmanager_webhook(request: Request) -> JSONResponse:
-    """Alertmanager `webhook_config` deliveries; every alert of the group becomes or updates an incident."""
-    return await receive(request, "alertmanager", _no_signature, parse_alertmanager, "authorization")
+# The body is read raw (signatures cover its exact bytes), so FastAPI cannot infer it: declare it.
+JSON_BODY = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+}
 
 
-@router.post(
-    "/grafana",
-    status_code=202,
-    response_model=WebhookAck,
-    responses=RESPONSES,
-    summary="Grafana alerting webhook contact point, HMAC-SHA256 signed",
-)
-async def grafana_webhook(request: Request) -> JSONResponse:
-    """Grafana unified alerting; `X-Grafana-Alerting-Signature` (and optionally a timestamp header)."""
-    return await receive(request, "grafana", _grafana, parse_grafana)
+def _endpoint(source: WebhookSource) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await receive(request, source.name, source.verify, source.parse, source.token_header)
+
+    return endpoint
 
 
-@router.post(
-    "/pagerduty",
-    status_code=202,
-    response_model=WebhookAck,
-    responses=RESPONSES,
-    summary="PagerDuty V3 webhook subscription, X-PagerDuty-Signature",
-)
-async def pagerduty_webhook(request: Request) -> JSONResponse:
-    """PagerDuty V3 incident events; redeliveries (same X-Webhook-Id) are acknowledged, not re-processed."""
-    return await receive(request, "pagerduty", _pagerduty, parse_pagerduty)
-
-
-@router.post(
-    "/opsgenie",
-    status_code=202,
-    response_model=WebhookAck,
-    responses=RESPONSES,
-    summary="Opsgenie webhook integration; X-Opsagent-Token or Authorization: Bearer",
-)
-async def opsgenie_webhook(request: Request) -> JSONResponse:
-    """Opsgenie alert actions (Create opens, Close resolves; others are acknowledged and ignored)."""
-    return await receive(request, "opsgenie", _no_signature, parse_opsgenie, OPSGENIE_TOKEN_HEADER)
-
-
-@router.post(
-    "/generic",
-    status_code=202,
-    response_model=WebhookAck,
-    responses=RESPONSES,
-    summary="Generic alerts, Standard Webhooks signed (webhook-id, webhook-timestamp, webhook-signature)",
-)
-async def generic_webhook(request: Request) -> JSONResponse:
-    """A generic alert (or an Alertmanager-shaped body), signed per standardwebhooks.com."""
-    return await receive(request, "generic", _standard, parse_alert_payload)
+for _source in SOURCES:
+    router.add_api_route(
+        f"/{_source.name}",
+        _endpoint(_source),
+        methods=["POST"],
+        status_code=202,
+        response_model=WebhookAck,
+        responses=RESPONSES,
+        summary=_source.summary,
+        description=_source.description,
+        name=f"{_source.name}_webhook",
+        operation_id=f"{_source.name}_webhook",
+        openapi_extra=JSON_BODY,
+    )
