@@ -14,6 +14,17 @@ from prometheus_client.registry import Collector
 
 from opsagent.agent.diagnosis import Diagnosis
 
+KNOWN_TOOLS = frozenset(
+    {
+        "search_runbooks",
+        "search_logs",
+        "log_templates",
+        "log_lines",
+        "http_check",
+        "prometheus_query",
+        "kubectl",
+    }
+)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
@@ -92,7 +103,9 @@ class Metrics:
         if diagnosis.fallback_reason:
             self.llm_errors.inc()
         for name in diagnosis.tool_calls:
-            self.tool_calls.labels(name).inc()
+            # The model names the tool: an injected "call" to a tool that does not exist must not mint
+            # a new time series.
+            self.tool_calls.labels(name if name in KNOWN_TOOLS else "unknown").inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

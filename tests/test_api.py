@@ -326,3 +326,43 @@ async def test_openapi_docs_work_offline(api: Api) -> None:
     assert script.status_code == 200 and len(script.content) > 100_000
     spec = (await api.client.get("/openapi.json")).json()
     assert "/v1/webhooks/alertmanager" in spec["paths"] and "/v1/chat/stream" in spec["paths"]
+
+
+async def test_bodies_are_bounded_before_auth(api: Api) -> None:
+    big = b'{"query": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    for path in ("/v1/search", "/v1/chat", "/v1/chat/stream"):
+        response = await api.client.post(path, content=big, headers={"content-type": "application/json"})
+        assert response.status_code == 413, (path, response.status_code)
+
+
+async def test_upload_name_clashing_with_a_folder_or_file_is_422(api: Api) -> None:
+    ingest = api.auth("ingest")
+    ok = await api.client.post(
+        "/v1/knowledge", files=[("files", ("db.md", RUNBOOK.encode()))], headers=ingest
+    )
+    assert ok.status_code == 200
+    under_a_file = await api.client.post(
+        "/v1/knowledge", files=[("files", ("restore.md", b"# r\n"))], data={"folder": "db.md"}, headers=ingest
+    )
+    assert under_a_file.status_code == 422, under_a_file.text
+    await api.client.post(
+        "/v1/knowledge", files=[("files", ("x.md", b"# x\n"))], data={"folder": "runbooks"}, headers=ingest
+    )
+    over_a_folder = await api.client.post(
+        "/v1/knowledge", files=[("files", ("runbooks.md", b"# r\n"))], headers=ingest
+    )
+    assert over_a_folder.status_code == 200  # runbooks.md is not runbooks/
+    staging = api.services.settings.data_dir / "uploads/.staging"
+    assert not any(staging.iterdir())
+
+
+def test_access_log_escapes_control_characters_and_bounds_methods() -> None:
+    from opsagent.api.logs import KNOWN_METHODS, _printable
+
+    assert _printable("/x\nFAKE ERROR line") == "/x\\nFAKE ERROR line"
+    assert "QWERTY" not in KNOWN_METHODS
+
+
+async def test_readyz_tells_anonymous_callers_no_internals(api: Api) -> None:
+    body = (await api.client.get("/readyz")).json()
+    assert "base_url" not in body["checks"]["llm"]

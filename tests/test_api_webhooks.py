@@ -305,3 +305,23 @@ async def test_token_store_down_is_503_not_500(lite: Api, monkeypatch: pytest.Mo
     assert hook.status_code == 503 and hook.headers["retry-after"] == "5"
     listing = await lite.client.get("/v1/incidents", headers=lite.auth("read"))
     assert listing.status_code == 503
+
+
+async def test_lone_surrogates_are_422_not_500(lite: Api) -> None:
+    body = json.dumps(alertmanager_body()).replace('"summary": "', '"summary": "\\udc80', 1).encode()
+    response = await lite.client.post(
+        "/v1/webhooks/alertmanager",
+        content=body,
+        headers={**lite.auth("webhook"), "content-type": "application/json"},
+    )
+    assert response.status_code == 422 and "surrogate" in response.json()["detail"]
+
+
+async def test_a_pagerduty_label_on_another_source_never_steers_notes(lite: Api) -> None:
+    from opsagent.incidents.worker import Worker
+
+    body = alertmanager_body("fp-victim", pagerduty_incident_id="PVICTIM1")
+    await lite.client.post("/v1/webhooks/alertmanager", json=body, headers=lite.auth("webhook"))
+    worker = Worker(lite.services.settings, lite.services.store, lite.services.triage)
+    notice = worker._notice(1, lite.diagnoser.diagnose(lite.services.store.get_incident(1).alert))
+    assert notice.pagerduty_incident_id is None

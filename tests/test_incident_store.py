@@ -257,3 +257,21 @@ def test_concurrent_workers_claim_each_job_once(engine: Engine) -> None:
         t.join()
     assert len(claimed) == len(set(claimed)) == 40
     assert set(store.diagnoses_per_episode().values()) == {1}
+
+
+def test_a_late_resolution_of_an_earlier_episode_does_not_close_the_current_one(store: IncidentStore) -> None:
+    store.record_delivery("alertmanager", [alert()])
+    store.record_delivery("alertmanager", [alert(status=AlertStatus.RESOLVED)])
+    current = store.record_delivery("alertmanager", [alert(starts="2026-11-20T05:00:00+00:00")]).alerts[0]
+    late = store.record_delivery("alertmanager", [alert(status=AlertStatus.RESOLVED)]).alerts[0]
+    assert late.outcome == "stale" and late.incident_id == current.incident_id
+    assert store.get_incident(current.incident_id).status == "firing"
+    again = store.record_delivery("alertmanager", [alert(starts="2026-11-20T05:00:00+00:00")]).alerts[0]
+    assert again.outcome == "repeat"
+
+
+def test_outcomes_come_back_in_the_order_sent(store: IncidentStore) -> None:
+    """Alerts are locked in fingerprint order (no deadlocks between replicas) but answered as sent."""
+    sent = [alert("fp-c"), alert("fp-a"), alert("fp-b")]
+    outcome = store.record_delivery("alertmanager", sent)
+    assert [a.fingerprint for a in outcome.alerts] == ["fp-c", "fp-a", "fp-b"]

@@ -19,12 +19,14 @@ from opsagent.errors import OpsagentError
 
 log = logging.getLogger(__name__)
 
+API_MAX_BODY_BYTES = 1024 * 1024
 DESCRIPTION = """
 opsagent's HTTP API: signed alert webhooks (Alertmanager, Grafana, PagerDuty, Opsgenie, Standard
 Webhooks), incidents and their diagnoses, runbook and log search, knowledge upload, and on-call chat.
 
-Every route except `/healthz` and `/readyz` needs an API token (`opsagent token create --scope ...`)
-as `Authorization: Bearer <token>`; webhooks authenticate with their source's signature or token.
+Every route except `/healthz`, `/readyz` and these docs (`/docs`, `/openapi.json`) needs an API token
+(`opsagent token create --scope ...`) as `Authorization: Bearer <token>`; webhooks authenticate with
+their source's signature or token.
 """
 
 
@@ -55,12 +57,16 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served below from bundled assets: the default page needs a CDN
         redoc_url=None,
+        # Every request body is bounded before it is parsed (413), authenticated or not; uploads have
+        # their own limit (routes/knowledge.py) and webhooks check theirs before reading the body.
+        max_body_size=max(settings.webhook_max_bytes, API_MAX_BODY_BYTES),
     )
     _offline_docs(app)
     app.state.services = built
     app.add_middleware(AccessLogMiddleware, metrics=built.metrics)
-    for module in (webhooks, incidents, search, knowledge, chat, health):
+    for module in (webhooks, incidents, search, chat, health):
         app.include_router(module.router)
+    app.include_router(knowledge.build_router(settings))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

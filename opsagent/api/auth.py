@@ -40,6 +40,9 @@ async def authenticate(services: Services, secret: str | None) -> ApiToken:
     """The token for this secret, or a 401."""
     if not secret:
         raise unauthorized("Missing API token: send 'Authorization: Bearer <token>' (opsagent token create).")
+    token = services.tokens.cached(secret.strip())
+    if token is not None:
+        return token
     try:
         token = await run_in_threadpool(services.tokens.authenticate, secret.strip())
     except SQLAlchemyError:

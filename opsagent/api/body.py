@@ -29,18 +29,34 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 MAX_JSON_DEPTH = 64
 
 
-def json_too_deep(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether arrays and objects nest more than `limit` levels in decoded JSON (walked without recursion)."""
+def json_problem(value: object, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """What makes decoded JSON unusable, walked without recursion: "deep" (nesting over `limit`) or
+    "surrogate" (a `\\udXXX` escape that decodes to a lone surrogate: not text, and no database or
+    serialiser downstream can store it); None when it is fine."""
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return "surrogate"
+            continue
         if isinstance(item, dict):
+            if any(not _encodable(key) for key in item):
+                return "surrogate"
             children: list[object] = list(item.values())
         elif isinstance(item, list):
             children = item
         else:
             continue
         if depth > limit:
-            return True
+            return "deep"
         stack.extend((child, depth + 1) for child in children)
-    return False
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

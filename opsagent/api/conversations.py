@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select, update
 
-from opsagent.incidents.db import read_only
+from opsagent.incidents.db import begin_write, read_only
 from opsagent.incidents.tables import chat_messages, conversations
 
 MAX_HISTORY_MESSAGES = 40  # the model sees the recent turns; older ones stay stored for the record
@@ -49,7 +49,7 @@ class ConversationStore:
         """A new conversation id."""
         conversation_id = str(uuid.uuid4())
         now = self.clock()
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             connection.execute(
                 insert(conversations).values(
                     id=conversation_id,
@@ -99,7 +99,7 @@ class ConversationStore:
     def append(self, conversation_id: str, role: str, content: str, sources: list[str] | None = None) -> None:
         """Add a turn."""
         now = self.clock()
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             connection.execute(
                 insert(chat_messages).values(
                     conversation_id=conversation_id,

@@ -85,23 +85,36 @@ class AccessLogMiddleware:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope.get("method", "")
+            method = method if method in KNOWN_METHODS else "OTHER"  # a label must not grow with input
+            path = _printable(scope.get("path", ""))
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.request_seconds.labels(method, route).observe(seconds)
             access_log.info(
                 "%s %s %s %.1fms",
                 method,
-                scope.get("path", ""),
+                path,
                 status,
                 seconds * 1000,
                 extra={
                     "request_id": request_id,
                     "method": method,
-                    "path": scope.get("path", ""),
+                    "path": path,
                     "route": route,
                     "status": status,
                     "ms": round(seconds * 1000, 2),
                 },
             )
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _printable(text: str, limit: int = 500) -> str:
+    """The decoded path with control characters escaped: a `%0A` must not start a fake log line."""
+    cut = text[:limit]
+    if cut.isprintable():
+        return cut
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in cut)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -17,13 +17,14 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, insert, or_, select, update
 
 from opsagent.errors import OpsagentError
-from opsagent.incidents.db import read_only
+from opsagent.incidents.db import begin_write, read_only
 from opsagent.incidents.tables import api_tokens
 
 TOKEN_PREFIX = "opsa_"
 # last_used_at is a convenience, not an audit log: writing it on every webhook would turn each read
 # into a write, so it is refreshed at most once a minute per token.
 LAST_USED_RESOLUTION_SECONDS = 60.0
+MAX_CACHED_TOKENS = 10_000
 
 
 class Scope(StrEnum):
@@ -83,9 +84,16 @@ def parse_scopes(values: Iterable[str]) -> list[Scope]:
 class TokenStore:
     """Create, authenticate, list and revoke API tokens."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], float] = time.time, *, cache_seconds: float = 5.0
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        # A verified token is trusted for a few seconds without a query: webhooks arrive in bursts and
+        # the lookup was a tenth of a request's cost. Revocation here clears it at once; other replicas
+        # see it within cache_seconds.
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[ApiToken, float]] = {}
 
     def create(
         self, name: str, scopes: list[Scope], *, expires_in_seconds: float | None = None
@@ -93,7 +101,7 @@ class TokenStore:
         """A new token: (the secret, shown once; its record)."""
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = self.clock()
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             token_id = connection.execute(
                 insert(api_tokens)
                 .values(
@@ -112,9 +120,36 @@ class TokenStore:
         """The live token with this secret, or None (unknown, revoked or expired)."""
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
+        digest = hash_token(secret)
+        cached = self._cache.get(digest)
+        now = self.clock()
+        if cached is not None and cached[1] > now:
+            hit = cached[0]
+            if hit.expires_at is None or hit.expires_at > now:
+                return hit
+        token = self._lookup(digest)
+        if token is not None:
+            if len(self._cache) >= MAX_CACHED_TOKENS:
+                self._cache.clear()
+            self._cache[digest] = (token, now + self.cache_seconds)
+        else:
+            self._cache.pop(digest, None)
+        return token
+
+    def cached(self, secret: str) -> ApiToken | None:
+        """The token if this process verified it within the last `cache_seconds`, without touching the
+        database (so the event loop can skip a thread hop on the hot path); None means "look it up"."""
+        cached = self._cache.get(hash_token(secret)) if secret.startswith(TOKEN_PREFIX) else None
+        now = self.clock()
+        if cached is None or cached[1] <= now:
+            return None
+        token = cached[0]
+        return token if token.expires_at is None or token.expires_at > now else None
+
+    def _lookup(self, digest: str) -> ApiToken | None:
         with read_only(self.engine) as connection:
             row = (
-                connection.execute(select(api_tokens).where(api_tokens.c.token_hash == hash_token(secret)))
+                connection.execute(select(api_tokens).where(api_tokens.c.token_hash == digest))
                 .mappings()
                 .first()
             )
@@ -125,7 +160,7 @@ class TokenStore:
         if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
             return None
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION_SECONDS:
-            with self.engine.begin() as connection:
+            with begin_write(self.engine) as connection:
                 connection.execute(
                     update(api_tokens).where(api_tokens.c.id == token.id).values(last_used_at=now)
                 )
@@ -150,7 +185,7 @@ class TokenStore:
         condition = api_tokens.c.prefix == id_or_prefix
         if id_or_prefix.isdigit():
             condition = or_(condition, api_tokens.c.id == int(id_or_prefix))
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             rows = connection.execute(select(api_tokens.c.id).where(condition)).all()
             if len(rows) != 1:
                 problem = "No token matches" if not rows else "Several tokens match"
@@ -158,6 +193,7 @@ class TokenStore:
             connection.execute(
                 update(api_tokens).where(api_tokens.c.id == rows[0].id).values(revoked_at=self.clock())
             )
+        self._cache.clear()
         return self.get(int(rows[0].id))
 
 

@@ -7,6 +7,10 @@ several replicas. Schema changes are Alembic migrations, applied forward-only at
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works: it only has to be the same for every replica that migrates the same database.
 _MIGRATION_LOCK_ID = 0x6F707361
 READ_ONLY_OPTION = "opsagent_read_only"
+# One lock per SQLite engine (see begin_write); weak keys, so a disposed engine takes its lock with it.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 class DatabaseError(OpsagentError):
@@ -49,18 +55,22 @@ def create_db_engine(settings: Settings) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"OPSAGENT_DATABASE_URL is not a database URL: {url!r} (expected e.g. "
+            f"OPSAGENT_DATABASE_URL is not a database URL: {_redacted(url)!r} (expected e.g. "
             "postgresql://user:pass@host:5432/opsagent or sqlite:////path/opsagent.sqlite3)."
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
+        )
         _tune_sqlite(engine)
+        _WRITE_LOCKS[engine] = threading.Lock()
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseError(f"Unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL.")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # hide_parameters: errors would otherwise quote alert contents (and any secret in them) into logs.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -70,7 +80,8 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+        # FULL: a commit survives power loss too, not only a process crash; the 202 promises that.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -82,6 +93,26 @@ def _tune_sqlite(engine: Engine) -> None:
         # Readers (READ_ONLY) begin deferred and, with WAL, never wait for a writer.
         readonly = connection.get_execution_options().get(READ_ONLY_OPTION)
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def begin_write(engine: Engine) -> AbstractContextManager[Connection]:
+    """A write transaction. On SQLite, writers of this process queue on a lock first.
+
+    SQLite has one writer at a time; without this, concurrent writers wait in SQLite's busy handler,
+    which sleeps in growing steps (up to 100 ms) and adds those sleeps to webhook latency. With the
+    lock they are served in turn the moment the previous commit ends; other processes still meet the
+    busy timeout as before.
+    """
+    lock = _WRITE_LOCKS.get(engine)
+    if lock is None:
+        return engine.begin()
+    return _locked_begin(engine, lock)
+
+
+@contextmanager
+def _locked_begin(engine: Engine, lock: threading.Lock) -> Iterator[Connection]:
+    with lock, engine.begin() as connection:
+        yield connection
 
 
 def read_only(engine: Engine) -> Connection:
@@ -123,6 +154,14 @@ def ping(engine: Engine) -> None:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         raise DatabaseError(f"Cannot reach the database ({_first_line(exc)}). {_hint(engine)}") from None
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if sep and at and ":" in credentials:
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return url
 
 
 def _first_line(exc: BaseException) -> str:

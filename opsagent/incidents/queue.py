@@ -8,6 +8,7 @@ lease was taken over cannot also record a result, so each job's result is writte
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from opsagent.errors import OpsagentError
-from opsagent.incidents.db import read_only
+from opsagent.incidents.db import begin_write, read_only
 from opsagent.incidents.records import Job
 from opsagent.incidents.tables import jobs
 
@@ -31,16 +32,21 @@ class LeaseLost(OpsagentError):
 
 def insert_ignoring_conflict(connection: Connection, table: Any, values: dict[str, Any]) -> bool:
     """INSERT that does nothing on a unique-key conflict; True when the row was inserted."""
-    dialect = connection.dialect.name
+    statement = _conflict_free_insert(connection.dialect.name, table)
+    return connection.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _conflict_free_insert(dialect: str, table: Any) -> Any:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING <key>`, built once per dialect and table."""
     if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing()
     elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+        statement = sqlite.insert(table).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and Postgres are supported (db.create_db_engine)
         raise NotImplementedError(dialect)
     # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT DO NOTHING.
-    first_key = next(iter(table.primary_key.columns))
-    return connection.execute(statement.returning(first_key)).first() is not None
+    return statement.returning(next(iter(table.primary_key.columns)))
 
 
 class JobQueue:
@@ -90,7 +96,7 @@ class JobQueue:
 
     def claim(self, worker_id: str, kinds: tuple[str, ...] | None = None) -> Job | None:
         """The next due job (queued, or running with an expired lease), leased to `worker_id`."""
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             for _ in range(20):  # skip past jobs that are given up on as they are found
                 now = self.clock()
                 due = or_(
@@ -137,7 +143,7 @@ class JobQueue:
 
     def renew(self, job: Job) -> bool:
         """Extend the lease; False when it was lost (the worker should stop and discard its result)."""
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             return self._owned(connection, job, lease_expires_at=self.clock() + self.lease_seconds)
 
     def finish(self, connection: Connection, job: Job) -> None:
@@ -147,7 +153,7 @@ class JobQueue:
 
     def fail(self, job: Job, error: str) -> bool:
         """Record a failed attempt: retry later with backoff (True), or give up after max attempts (False)."""
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             now = self.clock()
             if job.attempts < job.max_attempts:
                 delay = min(MAX_BACKOFF_SECONDS, 2.0 ** (job.attempts - 1) * 5)

@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsagent.agent.diagnosis import Diagnosis
-from opsagent.incidents.db import read_only
+from opsagent.agent.guard import redact_text
+from opsagent.incidents.db import begin_write, read_only
 from opsagent.incidents.models import Alert, AlertStatus
 from opsagent.incidents.queue import JobQueue, insert_ignoring_conflict
 from opsagent.incidents.records import (
@@ -43,9 +44,39 @@ TRIAGE = "triage"
 NOTIFY = "notify"
 _CONFLICT_RETRIES = 5
 
-
-class _OpenedConcurrently(Exception):
-    """The incident was opened by a concurrent transaction between two reads of ours."""
+# The webhook path's statements, built once: constructing Core statements per call was most of a
+# delivery's cost on SQLite (bench/webhooks.py --breakdown). Values are bound at execution.
+_LATEST_EPISODE = (
+    select(incidents.c.id, incidents.c.episode, incidents.c.starts_at, incidents.c.status)
+    .where(incidents.c.source == bindparam("p_source"), incidents.c.fingerprint == bindparam("p_fingerprint"))
+    .order_by(incidents.c.episode.desc())
+    .limit(1)
+    .with_for_update()
+)
+_REPEAT = (
+    update(incidents)
+    .where(incidents.c.id == bindparam("p_id"))
+    .values(
+        deliveries=incidents.c.deliveries + 1,
+        updated_at=bindparam("p_now"),
+        alert=bindparam("p_alert"),
+        summary=bindparam("p_summary"),
+    )
+)
+_RESOLVE = (
+    update(incidents)
+    .where(incidents.c.id == bindparam("p_id"))
+    .values(
+        status="resolved",
+        ends_at=bindparam("p_ends"),
+        resolved_at=bindparam("p_now"),
+        updated_at=bindparam("p_now"),
+        deliveries=incidents.c.deliveries + 1,
+    )
+)
+_INSERT_INCIDENT = insert(incidents).returning(incidents.c.id)
+_INSERT_EVENT = insert(incident_events)
+_INSERT_ALERT_EVENT = insert(alert_events)
 
 
 class IncidentNotFound(LookupError):
@@ -81,15 +112,28 @@ class IncidentStore:
         self, source: str, alerts: list[Alert], *, delivery_id: str | None = None
     ) -> DeliveryOutcome:
         """Commit one webhook delivery's alerts; returns what each did. Committed when this returns."""
+        # Rows are locked in fingerprint order, so two deliveries of the same alerts in another order
+        # cannot deadlock each other on Postgres; outcomes are returned in the order received.
+        order = sorted(range(len(alerts)), key=lambda i: alerts[i].fingerprint)
         for attempt in range(_CONFLICT_RETRIES):
             try:
-                with self.engine.begin() as connection:
-                    outcome = self._record(connection, source, alerts, delivery_id)
+                with begin_write(self.engine) as connection:
+                    outcome = self._record(connection, source, [alerts[i] for i in order], delivery_id)
                 break
-            except (IntegrityError, _OpenedConcurrently):
+            except IntegrityError:
                 # Another replica opened the same incident concurrently (Postgres): the retry sees it.
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
+            except OperationalError as exc:
+                # Deadlock or serialization failure: Postgres rolled us back; the delivery is safe to redo.
+                if (
+                    getattr(exc.orig, "sqlstate", None) not in ("40P01", "40001")
+                    or attempt == _CONFLICT_RETRIES - 1
+                ):
+                    raise
+        if not outcome.duplicate:
+            by_position = dict(zip(order, outcome.alerts, strict=True))
+            outcome.alerts = [by_position[i] for i in range(len(alerts))]
         if any(a.triage_queued for a in outcome.alerts):
             self.job_queued.set()
         return outcome
@@ -111,51 +155,35 @@ class IncidentStore:
         self, connection: Connection, source: str, alert: Alert, delivery_id: str | None, now: float
     ) -> AlertOutcome:
         alert_json = alert.model_dump(mode="json")
-        open_row = connection.execute(
-            select(incidents.c.id)
-            .where(
-                incidents.c.source == source,
-                incidents.c.fingerprint == alert.fingerprint,
-                incidents.c.status == "firing",
-            )
-            .with_for_update()
+        # One statement reads the latest episode and locks it: if it is firing, it is the open incident.
+        # (Two reads could disagree under Postgres' READ COMMITTED when another replica commits between.)
+        last = connection.execute(
+            _LATEST_EPISODE, {"p_source": source, "p_fingerprint": alert.fingerprint}
         ).first()
         queued = False
-        if open_row is not None:
-            incident_id = int(open_row.id)
+        if last is not None and last.status == "firing":
+            incident_id = int(last.id)
             if alert.status is AlertStatus.FIRING:
                 outcome = "repeat"
                 connection.execute(
-                    update(incidents)
-                    .where(incidents.c.id == incident_id)
-                    .values(
-                        deliveries=incidents.c.deliveries + 1,
-                        updated_at=now,
-                        alert=alert_json,
-                        summary=alert.summary,
-                    )
+                    _REPEAT,
+                    {"p_id": incident_id, "p_now": now, "p_alert": alert_json, "p_summary": alert.summary},
                 )
+            elif (
+                alert.starts_at is not None
+                and last.starts_at is not None
+                and alert.starts_at.timestamp() < last.starts_at - 1e-3
+            ):
+                # The resolution of an earlier episode, delivered late: it must not close this one.
+                outcome = "stale"
             else:
                 outcome = "resolved"
                 ends_at = alert.ends_at.timestamp() if alert.ends_at else now
-                connection.execute(
-                    update(incidents)
-                    .where(incidents.c.id == incident_id)
-                    .values(
-                        status="resolved",
-                        ends_at=ends_at,
-                        resolved_at=now,
-                        updated_at=now,
-                        deliveries=incidents.c.deliveries + 1,
-                    )
+                connection.execute(_RESOLVE, {"p_id": incident_id, "p_now": now, "p_ends": ends_at})
+                self._events(
+                    connection, incident_id, [("resolved", f"{source} reported {alert.name} resolved")]
                 )
-                self._event(connection, incident_id, "resolved", f"{source} reported {alert.name} resolved")
         else:
-            last = self._latest_episode(connection, source, alert.fingerprint)
-            if last is not None and last.status == "firing":
-                # Opened by a transaction that committed after our first read (Postgres reads each
-                # statement afresh): start over, and the retry takes the open incident's row lock.
-                raise _OpenedConcurrently()
             same_episode = (
                 last is not None
                 and alert.starts_at is not None
@@ -176,15 +204,16 @@ class IncidentStore:
                 incident_id = self._open(connection, source, alert, alert_json, last, now)
                 outcome = "resolved_unknown"
         connection.execute(
-            insert(alert_events).values(
-                incident_id=incident_id,
-                source=source,
-                delivery_id=delivery_id,
-                status=alert.status.value,
-                outcome=outcome,
-                received_at=now,
-                alert=alert_json,
-            )
+            _INSERT_ALERT_EVENT,
+            {
+                "incident_id": incident_id,
+                "source": source,
+                "delivery_id": delivery_id,
+                "status": alert.status.value,
+                "outcome": outcome,
+                "received_at": now,
+                "alert": alert_json,
+            },
         )
         return AlertOutcome(
             fingerprint=alert.fingerprint,
@@ -192,14 +221,6 @@ class IncidentStore:
             outcome=outcome,
             triage_queued=queued,
         )
-
-    def _latest_episode(self, connection: Connection, source: str, fingerprint: str) -> Any:
-        return connection.execute(
-            select(incidents.c.id, incidents.c.episode, incidents.c.starts_at, incidents.c.status)
-            .where(incidents.c.source == source, incidents.c.fingerprint == fingerprint)
-            .order_by(incidents.c.episode.desc())
-            .limit(1)
-        ).first()
 
     def _open(
         self,
@@ -213,43 +234,51 @@ class IncidentStore:
         firing = alert.status is AlertStatus.FIRING
         episode = int(last.episode) + 1 if last is not None else 1
         result = connection.execute(
-            insert(incidents)
-            .values(
-                source=source,
-                fingerprint=alert.fingerprint,
-                episode=episode,
-                status="firing" if firing else "resolved",
-                alert_name=alert.name,
-                severity=alert.severity,
-                service=alert.service,
-                summary=alert.summary,
-                alert=alert_json,
-                starts_at=alert.starts_at.timestamp() if alert.starts_at else now,
-                ends_at=None if firing else (alert.ends_at.timestamp() if alert.ends_at else now),
-                created_at=now,
-                updated_at=now,
-                resolved_at=None if firing else now,
-                deliveries=1,
-                triage_status=TriageStatus.QUEUED.value if firing else TriageStatus.SKIPPED.value,
-            )
-            .returning(incidents.c.id)
+            _INSERT_INCIDENT,
+            {
+                "source": source,
+                "fingerprint": alert.fingerprint,
+                "episode": episode,
+                "status": "firing" if firing else "resolved",
+                "alert_name": alert.name,
+                "severity": alert.severity,
+                "service": alert.service,
+                "summary": alert.summary,
+                "alert": alert_json,
+                "starts_at": alert.starts_at.timestamp() if alert.starts_at else now,
+                "ends_at": None if firing else (alert.ends_at.timestamp() if alert.ends_at else now),
+                "created_at": now,
+                "updated_at": now,
+                "resolved_at": None if firing else now,
+                "deliveries": 1,
+                "triage_status": TriageStatus.QUEUED.value if firing else TriageStatus.SKIPPED.value,
+            },
         )
         incident_id = int(result.scalar_one())
         if firing:
             again = f" (episode {episode})" if episode > 1 else ""
-            self._event(connection, incident_id, "opened", f"{source}: {alert.name} firing{again}")
-            self._event(connection, incident_id, "triage_queued", "triage queued")
+            opened = ("opened", f"{source}: {alert.name} firing{again}")
+            self._events(connection, incident_id, [opened, ("triage_queued", "triage queued")])
         else:
-            self._event(
-                connection, incident_id, "resolved", f"{source}: {alert.name} first seen resolved (no triage)"
-            )
+            first = ("resolved", f"{source}: {alert.name} first seen resolved (no triage)")
+            self._events(connection, incident_id, [first])
         return incident_id
+
+    def _events(self, connection: Connection, incident_id: int, events: list[tuple[str, str]]) -> None:
+        at = self.clock()
+        connection.execute(
+            _INSERT_EVENT,
+            [
+                {"incident_id": incident_id, "at": at, "kind": kind, "message": message[:4000], "data": None}
+                for kind, message in events
+            ],
+        )
 
     # --- triage results -----------------------------------------------------------------------------
 
     def triage_started(self, job: Job) -> Alert:
         """Mark the incident's triage running; returns the alert to diagnose."""
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             row = connection.execute(
                 select(incidents.c.alert).where(incidents.c.id == job.incident_id)
             ).first()
@@ -275,7 +304,7 @@ class IncidentStore:
         """
         now = self.clock()
         data = diagnosis.model_dump(mode="json")
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             self.queue.finish(connection, job)
             diagnosis_id = int(
                 connection.execute(
@@ -323,15 +352,16 @@ class IncidentStore:
 
     def complete_job(self, job: Job, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         """Finish a job (fenced) and note what it did on the incident's timeline."""
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             self.queue.finish(connection, job)
             self._event(connection, job.incident_id, kind, message, data)
 
     def fail_job(self, job: Job, error: str) -> bool:
         """A failed attempt: True when it will be retried."""
+        error = redact_text(error)  # exception text can quote alert data or log lines
         retried = self.queue.fail(job, error)  # giving up is recorded by _triage_given_up
         if retried:
-            with self.engine.begin() as connection:
+            with begin_write(self.engine) as connection:
                 message = f"attempt {job.attempts} failed: {error}; will retry"
                 self._event(connection, job.incident_id, f"{job.kind}_error", message)
                 if job.kind == TRIAGE:
@@ -354,7 +384,7 @@ class IncidentStore:
 
     def request_retriage(self, incident_id: int) -> tuple[int, bool]:
         """Queue a new triage; (job id, created). A triage already queued or running is returned as is."""
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             exists = connection.execute(select(incidents.c.id).where(incidents.c.id == incident_id)).first()
             if exists is None:
                 raise IncidentNotFound(incident_id)
@@ -367,8 +397,10 @@ class IncidentStore:
                 if status in ("queued", "running"):
                     return int(job_id), False
             key = f"triage:{incident_id}:{len(triage_jobs) + 1}"
-            self.queue.enqueue(connection, kind=TRIAGE, incident_id=incident_id, dedup_key=key)
+            created = self.queue.enqueue(connection, kind=TRIAGE, incident_id=incident_id, dedup_key=key)
             job_id = connection.execute(select(jobs.c.id).where(jobs.c.dedup_key == key)).scalar_one()
+            if not created:  # a concurrent request queued it a moment ago
+                return int(job_id), False
             connection.execute(
                 update(incidents)
                 .where(incidents.c.id == incident_id)
@@ -477,9 +509,14 @@ class IncidentStore:
         data: dict[str, Any] | None = None,
     ) -> None:
         connection.execute(
-            insert(incident_events).values(
-                incident_id=incident_id, at=self.clock(), kind=kind, message=message[:4000], data=data
-            )
+            _INSERT_EVENT,
+            {
+                "incident_id": incident_id,
+                "at": self.clock(),
+                "kind": kind,
+                "message": message[:4000],
+                "data": data,
+            },
         )
 
 

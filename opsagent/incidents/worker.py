@@ -149,7 +149,11 @@ class Worker:
             severity=incident.severity,
             service=incident.service,
             source=incident.source,
-            pagerduty_incident_id=incident.alert.labels.get("pagerduty_incident_id"),
+            # Only an incident PagerDuty itself sent us names a PagerDuty incident: a label on any other
+            # alert is sender-controlled and must not steer where our API key writes notes.
+            pagerduty_incident_id=incident.alert.labels.get("pagerduty_incident_id")
+            if incident.source == "pagerduty"
+            else None,
             url=f"{base}/v1/incidents/{incident.id}" if base else None,
             diagnosis=diagnosis,
         )
@@ -211,7 +215,8 @@ class _Heartbeat:
         while not self._stop.wait(self.interval):
             try:
                 if not self.store.queue.renew(self.job):
-                    log.warning("job %s: lease lost; its result will be discarded", self.job.id)
+                    if not self._stop.is_set():  # not just finished in the meantime
+                        log.warning("job %s: lease lost; its result will be discarded", self.job.id)
                     return
             except Exception:
                 log.exception("job %s: could not renew the lease", self.job.id)

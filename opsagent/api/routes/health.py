@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -14,6 +15,7 @@ from opsagent.api.routes.common import AUTH_RESPONSES
 from opsagent.api.services import Services
 from opsagent.incidents.db import ping
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -50,18 +52,19 @@ def check_readiness(services: Services) -> Readiness:
         ping(services.engine)
         checks["database"] = {"ok": True, "backend": services.engine.dialect.name}
     except Exception as exc:
-        checks["database"] = {"ok": False, "error": str(exc)[:300]}
+        log.warning("readiness: database: %s", exc)
+        checks["database"] = {"ok": False, "error": "unreachable (see the server log)"}
     try:
         services.kb.store.client.heartbeat()
         checks["chroma"] = {"ok": True, "mode": "server" if services.settings.chroma_url else "embedded"}
     except Exception as exc:
-        checks["chroma"] = {"ok": False, "error": f"{exc.__class__.__name__}: {str(exc)[:300]}"}
+        log.warning("readiness: chroma: %s: %s", exc.__class__.__name__, exc)
+        checks["chroma"] = {"ok": False, "error": "unreachable (see the server log)"}
     settings = services.settings
     checks["llm"] = {
         "ok": True,  # offline mode is a mode, not a failure
         "mode": "llm" if services.chat_model is not None else "offline",
         "model": settings.llm_model if services.chat_model is not None else None,
-        "base_url": settings.llm_base_url,
     }
     checks["worker"] = {
         "ok": True,

@@ -6,8 +6,8 @@ character is refused, and the final path is checked to be inside the uploads fol
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -17,14 +17,16 @@ from fastapi.concurrency import run_in_threadpool
 
 from opsagent.api.auth import IngestToken, ServicesDep
 from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, ErrorDetail
+from opsagent.config import Settings
 from opsagent.knowledge.files import LOG_SUFFIXES, RUNBOOK_SUFFIXES
 from opsagent.knowledge.models import DocumentKind, IngestReport
 
-router = APIRouter(prefix="/v1", tags=["knowledge"], responses=AUTH_RESPONSES)
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$")
 SAFE_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(/[A-Za-z0-9][A-Za-z0-9._-]{0,99}){0,4}$")
 ALLOWED_SUFFIXES = RUNBOOK_SUFFIXES | LOG_SUFFIXES
 MAX_FILES = 100
+STAGING = ".staging"
+MULTIPART_OVERHEAD = 64 * 1024  # part headers and boundaries on top of the files themselves
 
 
 def uploads_root(data_dir: Path) -> Path:
@@ -57,14 +59,25 @@ def safe_destination(root: Path, folder: str | None, filename: str | None) -> Pa
     return destination
 
 
-@router.post(
-    "/knowledge",
-    response_model=IngestReport,
-    responses={
-        **INVALID_RESPONSE,
-        413: {"model": ErrorDetail, "description": "A file over OPSAGENT_UPLOAD_MAX_BYTES."},
-    },
-)
+def build_router(settings: Settings) -> APIRouter:
+    """The upload route, whose request size limit comes from settings (the app's default is 1 MiB)."""
+    router = APIRouter(prefix="/v1", tags=["knowledge"], responses=AUTH_RESPONSES)
+    router.add_api_route(
+        "/knowledge",
+        upload_knowledge,
+        methods=["POST"],
+        response_model=IngestReport,
+        responses={
+            **INVALID_RESPONSE,
+            413: {"model": ErrorDetail, "description": "Over OPSAGENT_UPLOAD_MAX_BYTES."},
+        },
+        # The whole request, all files together: Starlette spools parts to disk before the handler runs,
+        # so this is what bounds the disk a request can use (auth is checked after the body is parsed).
+        max_body_size=settings.upload_max_bytes + MULTIPART_OVERHEAD,
+    )
+    return router
+
+
 async def upload_knowledge(
     services: ServicesDep,
     _: IngestToken,
@@ -85,29 +98,43 @@ async def upload_knowledge(
     destinations = [safe_destination(root, folder, upload.filename) for upload in files]
     if len(set(destinations)) != len(destinations):
         raise HTTPException(422, "Two files have the same name.")
-    await run_in_threadpool(_store, files, destinations, services.settings.upload_max_bytes)
+    await run_in_threadpool(_check_clashes, root, destinations)
+    await run_in_threadpool(_store, root, files, destinations, services.settings.upload_max_bytes)
     return await run_in_threadpool(services.ingest, [root], kind)
 
 
-def _store(files: list[UploadFile], destinations: list[Path], limit: int) -> None:
+def _check_clashes(root: Path, destinations: list[Path]) -> None:
+    """A 422 when a file would replace a folder, or a folder would have to replace a file."""
+    for destination in destinations:
+        if destination.is_dir():
+            raise HTTPException(422, f"{destination.relative_to(root)} is a folder in uploads/, not a file.")
+        for parent in destination.relative_to(root).parents:
+            if parent != Path(".") and (root / parent).is_file():
+                raise HTTPException(422, f"{parent} is a file in uploads/, so it cannot be a folder.")
+
+
+def _store(root: Path, files: list[UploadFile], destinations: list[Path], limit: int) -> None:
     """Copy each upload to a temporary file, then move them all into place.
 
-    Only once every file is complete and within the limit does anything replace a stored file.
+    Only once every file is complete and within the limit does anything replace a stored file. Files
+    are staged inside uploads/ (a hidden folder, which ingest skips) so the final rename is atomic.
     """
+    staging = root / STAGING
+    staging.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:
         for upload, destination in zip(files, destinations, strict=True):
-            staged.append((_stage(upload, limit), destination))
+            staged.append((_stage(upload, limit, staging), destination))
         for temporary, destination in staged:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(temporary, destination)
+            os.replace(temporary, destination)
     finally:
         for temporary, _destination in staged:
             temporary.unlink(missing_ok=True)
 
 
-def _stage(upload: UploadFile, limit: int) -> Path:
-    handle = tempfile.NamedTemporaryFile(prefix="opsagent-upload-", delete=False)  # noqa: SIM115
+def _stage(upload: UploadFile, limit: int, staging: Path) -> Path:
+    handle = tempfile.NamedTemporaryFile(prefix="upload-", dir=staging, delete=False)  # noqa: SIM115
     path = Path(handle.name)
     size = 0
     try:

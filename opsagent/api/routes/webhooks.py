@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
 from opsagent.api.auth import authenticate, get_services
-from opsagent.api.body import MAX_JSON_DEPTH, BodyTooLarge, json_too_deep, read_limited_body
+from opsagent.api.body import MAX_JSON_DEPTH, BodyTooLarge, json_problem, read_limited_body
 from opsagent.api.services import Services
 from opsagent.api.tokens import Scope
 from opsagent.errors import OpsagentError
@@ -123,9 +123,13 @@ async def receive(
         return _error(422, f"The body is not valid JSON ({exc}).")
     except RecursionError:
         payload = TOO_DEEP
-    if payload is TOO_DEEP or json_too_deep(payload):
+    problem = "deep" if payload is TOO_DEEP else json_problem(payload)
+    if problem == "deep":
         metrics.labels(source, "invalid").inc()
         return _error(422, f"The body nests JSON arrays/objects more than {MAX_JSON_DEPTH} levels deep.")
+    if problem == "surrogate":
+        metrics.labels(source, "invalid").inc()
+        return _error(422, "The body has a \\u escape that is not text (a lone UTF-16 surrogate).")
     try:
         alerts = parse(payload)
     except AlertParseError as exc:
