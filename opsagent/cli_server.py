@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -27,6 +28,15 @@ def serve_command(
     worker: Annotated[
         bool | None, typer.Option("--worker/--no-worker", help="Run a triage worker in this process.")
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=64,
+            help="API processes (each with its own worker thread); more than 1 wants PostgreSQL.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs, spec at /openapi.json) and, by default, a triage worker."""
     import uvicorn
@@ -43,6 +53,23 @@ def serve_command(
         overrides["worker_enabled"] = worker
     settings = load_settings(**overrides)
     configure_logging(settings.log_format, settings.log_level)
+    if processes > 1:
+        # Each process builds its app from the environment: pass the command-line overrides that way.
+        for key, value in overrides.items():
+            os.environ[f"OPSAGENT_{key.upper()}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+        uvicorn.run(
+            "opsagent.api.app:app_from_environment",
+            factory=True,
+            workers=processes,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=30,
+        )
+        return
     app = create_app(settings)
     uvicorn.run(
         app,

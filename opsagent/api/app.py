@@ -89,6 +89,16 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app from OPSAGENT_* settings: the factory each process of `opsagent serve --processes N` calls."""
+    from opsagent.api.logs import configure_logging
+    from opsagent.config import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
+
+
 def _offline_docs(app: FastAPI) -> None:
     """Swagger UI at /docs with its JavaScript and CSS served from the swagger-ui-bundle package."""
     from fastapi.openapi.docs import get_swagger_ui_html
