@@ -366,3 +366,8 @@ def test_access_log_escapes_control_characters_and_bounds_methods() -> None:
 async def test_readyz_tells_anonymous_callers_no_internals(api: Api) -> None:
     body = (await api.client.get("/readyz")).json()
     assert "base_url" not in body["checks"]["llm"]
+
+
+async def test_a_misspelt_incident_filter_is_422_not_everything(api: Api) -> None:
+    response = await api.client.get("/v1/incidents", params={"staus": "firing"}, headers=api.auth("read"))
+    assert response.status_code == 422 and "'staus'" in response.json()["detail"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -29,7 +29,34 @@ class RetriageAck(BaseModel):
     created: bool
 
 
-@router.get("", response_model=IncidentPage)
+LIST_FILTERS = frozenset(
+    {
+        "status",
+        "service",
+        "source",
+        "severity",
+        "alert_name",
+        "triage_status",
+        "since",
+        "until",
+        "limit",
+        "cursor",
+    }
+)
+
+
+def only_known_filters(request: Request) -> None:
+    """A 422 for an unknown query parameter: a misspelt filter (`?staus=firing`) must not silently
+    return every incident."""
+    unknown = sorted(set(request.query_params) - LIST_FILTERS)
+    if unknown:
+        known = ", ".join(sorted(LIST_FILTERS))
+        raise HTTPException(
+            422, f"Unknown query parameter(s) {', '.join(map(repr, unknown))}; known: {known}."
+        )
+
+
+@router.get("", response_model=IncidentPage, dependencies=[Depends(only_known_filters)])
 async def list_incidents(
     services: ServicesDep,
     _: ReadToken,
