@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest_throughput
 	$(BIN)/python -m bench.search_latency
 	$(BIN)/python -m bench.log_ingest
+	$(BIN)/python -m bench.webhooks --rate 200
 
 clean:
 	rm -rf $(VENV) .opsagent .pytest_cache .mypy_cache .ruff_cache
