@@ -11,7 +11,8 @@ Target: p99 <= 50 ms at 500 req/s on this (2-core) machine.
 
 --client-check drives a no-op server the same way (the client's own ceiling); --breakdown times each
 stage of the webhook path in-process, one request at a time; --profile samples the server's threads
-during the load (bench/webhooks_profile.py). The 1-minute load average is recorded before and after.
+during the load (bench/webhooks_profile.py). The load average (1, 5, 15 min) is recorded before and
+after the timed load; with Postgres, `postgres_cores` is the CPU of every local postgres process.
 
 Usage: python -m bench.webhooks [--rate 500] [--seconds 10] [--processes 1] [--worker/--no-worker]
        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--knowledge DIR]

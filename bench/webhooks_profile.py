@@ -361,8 +361,10 @@ def profile_report(data: dict[str, Any], requests: int) -> dict[str, Any]:
             "top_leaf_frames_ms": {k: ms(c) for k, c in list(leaves.items())[:12] if k not in IDLE_LEAVES},
         }
     return {
-        "method": "every thread's stack sampled (sys._current_frames) during the timed load; "
-        "ms = samples x interval / requests (wall time: includes waiting for the GIL or a lock)",
+        "method": "every thread's stack sampled (sys._current_frames) during the timed load; ms = samples "
+        "x interval / requests, summed over threads (so queueing on a lock counts once per waiting thread). "
+        "The sampler needs the GIL, so it over-represents waits that release it (I/O, locks) and "
+        "under-represents pure-Python CPU: for CPU use see the run's `cpu` and --breakdown",
         "sample_interval_ms": round(data["window_s"] / rounds * 1000, 2),
         "stages_ms_per_request": stages,
         "threads": threads,
