@@ -323,5 +323,6 @@ async def test_a_pagerduty_label_on_another_source_never_steers_notes(lite: Api)
     body = alertmanager_body("fp-victim", pagerduty_incident_id="PVICTIM1")
     await lite.client.post("/v1/webhooks/alertmanager", json=body, headers=lite.auth("webhook"))
     worker = Worker(lite.services.settings, lite.services.store, lite.services.triage)
-    notice = worker._notice(1, lite.diagnoser.diagnose(lite.services.store.get_incident(1).alert))
+    incident = lite.services.store.get_incident(1)
+    notice = worker._notice(incident, lite.diagnoser.diagnose(incident.alert))
     assert notice.pagerduty_incident_id is None

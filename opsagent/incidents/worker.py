@@ -20,7 +20,7 @@ from opsagent.agent.diagnosis import Diagnosis
 from opsagent.config import Settings
 from opsagent.incidents.models import Alert
 from opsagent.incidents.queue import LeaseLost
-from opsagent.incidents.records import Job
+from opsagent.incidents.records import IncidentDetail, Job
 from opsagent.incidents.store import NOTIFY, TRIAGE, IncidentStore
 from opsagent.metrics import Metrics
 
@@ -71,6 +71,11 @@ class Worker:
             self._diagnoser = self._diagnoser_factory()
         return self._diagnoser
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread started by `start()` is running."""
+        return self._thread is not None and self._thread.is_alive()
+
     def run_once(self) -> bool:
         """Claim and run one job; False when none was due."""
         job = self.store.queue.claim(self.worker_id)
@@ -108,7 +113,11 @@ class Worker:
         started = time.perf_counter()
         diagnosis = self.diagnoser.diagnose(alert)
         seconds = time.perf_counter() - started
-        targets = self.notifier.targets(self._notice(job.incident_id, diagnosis)) if self.notifier else []
+        targets = (
+            self.notifier.targets(self._notice(self.store.get_incident(job.incident_id), diagnosis))
+            if self.notifier
+            else []
+        )
         self.store.complete_triage(job, diagnosis, targets)
         if self.metrics is not None:
             self.metrics.record_diagnosis(diagnosis, seconds)
@@ -127,7 +136,7 @@ class Worker:
         if self.notifier is None or incident.diagnosis is None:
             self.store.complete_job(job, "notify_skipped", f"{target}: notifications are not configured here")
             return "skipped"
-        result = self.notifier.send_to(target, self._notice(job.incident_id, incident.diagnosis))
+        result = self.notifier.send_to(target, self._notice(incident, incident.diagnosis))
         if self.metrics is not None:
             self.metrics.notifications.labels(target, "ok" if result.ok else "error").inc()
         if not result.ok:
@@ -137,10 +146,9 @@ class Worker:
         )
         return "done"
 
-    def _notice(self, incident_id: int, diagnosis: Diagnosis) -> TriageNotice:
+    def _notice(self, incident: IncidentDetail, diagnosis: Diagnosis) -> TriageNotice:
         from opsagent.incidents.notify import TriageNotice
 
-        incident = self.store.get_incident(incident_id)
         base = (self.settings.public_url or "").rstrip("/")
         return TriageNotice(
             incident_id=incident.id,

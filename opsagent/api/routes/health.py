@@ -69,7 +69,7 @@ def check_readiness(services: Services) -> Readiness:
     checks["worker"] = {
         "ok": True,
         "in_process": services.worker is not None,
-        "alive": bool(services.worker and services.worker._thread and services.worker._thread.is_alive()),
+        "alive": services.worker is not None and services.worker.alive,
     }
     return Readiness(ready=all(c["ok"] for c in checks.values()), checks=checks)
 
