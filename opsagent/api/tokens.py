@@ -121,12 +121,10 @@ class TokenStore:
         if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
         digest = hash_token(secret)
-        cached = self._cache.get(digest)
         now = self.clock()
-        if cached is not None and cached[1] > now:
-            hit = cached[0]
-            if hit.expires_at is None or hit.expires_at > now:
-                return hit
+        hit = self._from_cache(digest, now)
+        if hit is not None:
+            return hit
         token = self._lookup(digest)
         if token is not None:
             if len(self._cache) >= MAX_CACHED_TOKENS:
@@ -139,8 +137,12 @@ class TokenStore:
     def cached(self, secret: str) -> ApiToken | None:
         """The token if this process verified it within the last `cache_seconds`, without touching the
         database (so the event loop can skip a thread hop on the hot path); None means "look it up"."""
-        cached = self._cache.get(hash_token(secret)) if secret.startswith(TOKEN_PREFIX) else None
-        now = self.clock()
+        if not secret.startswith(TOKEN_PREFIX):
+            return None
+        return self._from_cache(hash_token(secret), self.clock())
+
+    def _from_cache(self, digest: str, now: float) -> ApiToken | None:
+        cached = self._cache.get(digest)
         if cached is None or cached[1] <= now:
             return None
         token = cached[0]
