@@ -228,14 +228,15 @@ class Settings(BaseSettings):
             "data_dir": str(self.data_dir),
             "vector_store": self.chroma_url or f"embedded ({self.chroma_path})",
             "embedding_model": self.embedding_model,
-            "database": _hide_password(self.database),
+            "database": hide_password(self.database),
             "llm": f"{self.llm_model} at {self.llm_base_url or 'api.openai.com'}"
             if self.llm_enabled
             else "offline",
         }
 
 
-def _hide_password(url: str) -> str:
+def hide_password(url: str) -> str:
+    """The URL with its password (if any) replaced by ***, for messages and `stats`."""
     parsed = urlparse(url)
     if parsed.password:
         return url.replace(f":{parsed.password}@", ":***@", 1)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from opsagent.config import Settings
+from opsagent.config import Settings, hide_password
 from opsagent.errors import OpsagentError
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def create_db_engine(settings: Settings) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"OPSAGENT_DATABASE_URL is not a database URL: {_redacted(url)!r} (expected e.g. "
+            f"OPSAGENT_DATABASE_URL is not a database URL: {hide_password(url)!r} (expected e.g. "
             "postgresql://user:pass@host:5432/opsagent or sqlite:////path/opsagent.sqlite3)."
         ) from None
     if parsed.get_backend_name() == "sqlite":
@@ -154,14 +154,6 @@ def ping(engine: Engine) -> None:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         raise DatabaseError(f"Cannot reach the database ({_first_line(exc)}). {_hint(engine)}") from None
-
-
-def _redacted(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if sep and at and ":" in credentials:
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return url
 
 
 def _first_line(exc: BaseException) -> str:
