@@ -91,12 +91,8 @@ def worker_command(
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     services = Services.build(settings)
-    from opsagent.incidents.notify import Notifier
-    from opsagent.incidents.worker import Worker
-
-    worker = Worker(
-        settings, services.store, services.triage, notifier=Notifier(settings), metrics=services.metrics
-    )
+    # Owned by services, so services.close() also closes its notifier.
+    worker = services.worker = services.make_worker()
     try:
         if once:
             count = 0
@@ -109,8 +105,6 @@ def worker_command(
         with contextlib.suppress(KeyboardInterrupt):
             worker.run()
     finally:
-        if worker.notifier is not None:
-            worker.notifier.close()
         services.close()
 
 

@@ -97,13 +97,17 @@ class Services:
 
         return Triage(self.settings, self.kb, load_catalog(self.settings.action_catalog), self.chat_model)
 
-    def start_worker(self) -> Worker:
-        """Run a triage worker in this process."""
+    def make_worker(self) -> Worker:
+        """A triage worker over this store, with notifications and these metrics."""
         from opsagent.incidents.notify import Notifier
 
-        self.worker = Worker(
+        return Worker(
             self.settings, self.store, self.triage, notifier=Notifier(self.settings), metrics=self.metrics
         )
+
+    def start_worker(self) -> Worker:
+        """Run a triage worker in this process."""
+        self.worker = self.make_worker()
         self.worker.start()
         return self.worker
 
