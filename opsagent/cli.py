@@ -16,6 +16,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from opsagent.cli_chat import ask_command, chat_command
+from opsagent.cli_logs import logs_command
+from opsagent.cli_output import format_score, pipe_safe_console
 from opsagent.cli_server import db_app, serve_command, token_app, worker_command
 from opsagent.cli_triage import eval_command, schema_command, triage_command
 from opsagent.config import Settings, load_settings
@@ -32,7 +34,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+out = Console(soft_wrap=not sys.stdout.isatty())  # piped output is never wrapped mid-word or mid-path
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 
@@ -65,6 +67,15 @@ def ingest(
         DocumentKind | None, typer.Option("--kind", help="Treat every file as this kind (default: detect).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            help="Leave out files matching this gitignore-style pattern, relative to each folder "
+            "(repeatable; adds to .opsagentignore files). Re-ingesting without it takes them back.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest runbooks (markdown/text) and logs (text/JSON lines); re-runs only process changed files."""
     kb = _knowledge()
@@ -78,7 +89,9 @@ def ingest(
             transient=True,
             disable=as_json or not err.is_terminal,
         ) as progress:
-            report = kb.ingest(paths, kind=kind, progress=_RichIngestProgress(progress))
+            report = kb.ingest(
+                paths, kind=kind, progress=_RichIngestProgress(progress), excludes=exclude or []
+            )
     finally:
         kb.close()
     if as_json:
@@ -129,12 +142,13 @@ def search(
         if as_json:
             print(json.dumps({"query": text, "results": [_hit_json(h) for h in hits]}))
         else:
+            console = pipe_safe_console()
             if hits:
-                _print_hits(hits, kb.settings)
+                _print_hits(console, hits, kb.settings)
             elif any(kb.store.count(k) for k in DocumentKind):
-                out.print("No results for that query and those filters.")
+                console.print("No results for that query and those filters.")
             else:
-                out.print("Nothing is ingested yet: run opsagent ingest PATH first.")
+                console.print("Nothing is ingested yet: run opsagent ingest PATH first.")
     finally:
         kb.close()
 
@@ -150,6 +164,8 @@ def _time_option(name: str, value: str | None) -> float | None:
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:
     return {
+        # For a log template this is the id `opsagent logs --template` takes.
+        "id": hit.doc_id,
         "source": hit.source,
         "title": hit.title,
         "section": hit.section,
@@ -195,13 +211,14 @@ def _batch_query(line: str) -> tuple[Any, str, str | None]:
     return query["id"], text, None
 
 
-def _print_hits(hits: list[SearchHit], settings: Settings) -> None:
+def _print_hits(console: Console, hits: list[SearchHit], settings: Settings) -> None:
+    threshold = settings.no_runbook_threshold
     runbooks = [h for h in hits if h.kind is DocumentKind.RUNBOOK]
-    if runbooks and runbooks[0].score < settings.no_runbook_threshold:
+    if runbooks and runbooks[0].score < threshold:
         # The threshold is calibrated on alerts (see README); free-text questions score lower.
-        out.print(
-            f"[dim]The best runbook scores {runbooks[0].score:.3f}, below the "
-            f"{settings.no_runbook_threshold} at which triage reports 'no runbook found'.[/]",
+        console.print(
+            f"[dim]The best runbook scores {format_score(runbooks[0].score, threshold)}, below the "
+            f"{threshold} at which triage reports 'no runbook found'.[/]",
             highlight=False,
         )
     # What to do first, then the evidence: runbooks above log templates, each kind by score.
@@ -209,50 +226,24 @@ def _print_hits(hits: list[SearchHit], settings: Settings) -> None:
     for rank, hit in enumerate(ordered, start=1):
         # Titles and paths come from user files and logs: escape them so "[error]" is text, not markup.
         title = escape(hit.title if len(hit.title) <= 100 else hit.title[:99] + "…")
-        out.print(
-            f"[bold]{rank}. {title}[/]  [dim]{hit.kind.value} · score {hit.score:.2f}[/]", highlight=False
-        )
-        out.print(f"   [cyan]{escape(hit.citation.render())}[/]", highlight=False)
+        # Runbook scores are compared with the threshold, so they print precisely enough to tell the side.
+        score = format_score(hit.score, threshold if hit.kind is DocumentKind.RUNBOOK else None)
+        console.print(f"[bold]{rank}. {title}[/]  [dim]{hit.kind.value} · score {score}[/]", highlight=False)
+        console.print(f"   [cyan]{escape(hit.citation.render())}[/]", highlight=False)
         if hit.kind is DocumentKind.LOG:
-            out.print(
-                f"   {hit.count} lines, {format_time(hit.first_seen)} → {format_time(hit.last_seen)}",
+            console.print(
+                f"   {hit.count} lines, {format_time(hit.first_seen)} → {format_time(hit.last_seen)} · "
+                f"opsagent logs --template {hit.doc_id}",
                 highlight=False,
             )
-        out.print(f"   {hit.snippet}", highlight=False, markup=False)
+        console.print(f"   {hit.snippet}", highlight=False, markup=False)
         if hit.actions:
-            out.print(f"   actions: {', '.join(hit.actions)}", highlight=False, markup=False)
-        out.print()
+            console.print(f"   actions: {', '.join(hit.actions)}", highlight=False, markup=False)
+        console.print()
 
 
-@app.command()
-def logs(
-    text: Annotated[str | None, typer.Argument(help="Keywords to find in raw log lines.")] = None,
-    service: Annotated[str | None, typer.Option("--service")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="ISO time, epoch, or 2h / 30m ago.")] = None,
-    until: Annotated[str | None, typer.Option("--until")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=10000)] = 50,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Raw log lines by keyword and time window."""
-    kb = _knowledge()
-    try:
-        lines = kb.search_log_lines(
-            text,
-            service=service,
-            since=_time_option("--since", since),
-            until=_time_option("--until", until),
-            limit=limit,
-        )
-    finally:
-        kb.close()
-    for line in lines:
-        if as_json:
-            print(line.model_dump_json())
-        else:
-            where = escape(f"{line.source}:{line.line_no}")
-            out.print(f"[cyan]{where}[/] {escape(line.text)}", highlight=False, soft_wrap=True)
-    if not lines and not as_json:
-        out.print("No matching log lines.")
+# Registered here so `--help` keeps listing it between search and forget.
+app.command("logs")(logs_command)
 
 
 @app.command()
@@ -272,8 +263,15 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     kb = _knowledge()
     try:
         info = kb.stats()
+        coverage = kb.log_store.timestamp_coverage()
     finally:
         kb.close()
+    # Files whose lines mostly lack a timestamp are invisible to time-window search and triage.
+    info["log_timestamps"] = [
+        {"root": root, "source": source, "lines": lines, "timestamped": dated,
+         "fraction": None if dated is None or not lines else round(dated / lines, 4)}
+        for root, source, lines, dated in coverage
+    ]  # fmt: skip
     if as_json:
         print(json.dumps(info))
         return
@@ -284,6 +282,12 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for name, counts in info["collections"].items():
         table.add_row(f"{name}s", f"{counts['documents']} files, {counts['records']} indexed records")
     table.add_row("log lines", f"{info['log_lines']} in {info['log_files']} files")
+    poorly_dated = [f for f in info["log_timestamps"] if f["fraction"] is not None and f["fraction"] < 0.9]
+    for f in poorly_dated:
+        label = "no timestamps" if f["timestamped"] == 0 else f"{f['fraction']:.0%} timestamped"
+        table.add_row(
+            "log format?", f"{escape(f['source'])}: {label} ({f['lines']} lines) — not seen by time windows"
+        )
     for root in info["roots"]:
         table.add_row("ingested from", escape(root))
     out.print(table)

@@ -11,10 +11,25 @@ from rich.markup import escape
 
 from opsagent.agent.chat import ChatSession
 from opsagent.agent.models import build_chat_model
+from opsagent.cli_output import pipe_safe_console
 from opsagent.config import load_settings
 from opsagent.knowledge.base import KnowledgeBase
 
-HELP = "/sources  what the answers cited · /reset  start over · /exit  quit"
+# (command, what it does); `/help` prints this list, and the banner and unknown commands point to it.
+COMMANDS = (
+    ("/help", "list these commands"),
+    ("/sources", "what the answers cited"),
+    ("/reset", "start over (forget the conversation)"),
+    ("/exit", "quit (also /quit, Ctrl-D)"),
+)
+HELP = "/help lists the commands · /exit quits"
+
+
+def print_help(out: Console) -> None:
+    """The chat commands, one per line."""
+    out.print("Ask a question in plain words, or use a command:", highlight=False)
+    for command, what in COMMANDS:
+        out.print(f"  {command:<10} {escape(what)}", highlight=False)
 
 
 def _stream_answer(out: Console, session: ChatSession, question: str) -> None:
@@ -34,7 +49,7 @@ def ask_command(
     """Ask one question; the answer streams, then its sources are listed."""
     settings = load_settings()
     kb = KnowledgeBase(settings)
-    out = Console()
+    out = pipe_safe_console()  # an answer piped to a file keeps its source paths on one line
     try:
         session = ChatSession(settings, kb, build_chat_model(settings))
         _stream_answer(out, session, question)
@@ -47,7 +62,7 @@ def ask_command(
 
 
 def chat_command() -> None:
-    """Interactive chat with history. Commands: /sources, /reset, /exit."""
+    """Interactive chat with history. Commands: /help, /sources, /reset, /exit."""
     settings = load_settings()
     kb = KnowledgeBase(settings)
     out = Console()
@@ -67,6 +82,9 @@ def chat_command() -> None:
                 continue
             if question in ("/exit", "/quit"):
                 break
+            if question in ("/help", "/?"):
+                print_help(out)
+                continue
             if question == "/sources":
                 for source in session.sources or ["(nothing cited yet)"]:
                     out.print(f"  {escape(source)}", highlight=False)

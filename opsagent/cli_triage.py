@@ -14,20 +14,26 @@ from opsagent.actions.catalog import load_catalog
 from opsagent.agent.diagnosis import Diagnosis
 from opsagent.agent.models import build_chat_model
 from opsagent.agent.triage import Triage
+from opsagent.cli_output import pipe_safe_console
 from opsagent.config import load_settings
 from opsagent.integrations.generic import load_alert_file
 from opsagent.knowledge.base import KnowledgeBase
 
 
 def triage_command(
-    file: Annotated[Path, typer.Argument(help="Alertmanager webhook body or a generic alert (JSON).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A webhook body as JSON: Alertmanager, Grafana, PagerDuty V3, Opsgenie, or a generic alert."
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One Diagnosis JSON object per line.")] = False,
 ) -> None:
     """Diagnose the alerts in FILE from the ingested runbooks and logs (offline unless an LLM is set)."""
     settings = load_settings()
     alerts = load_alert_file(file)
     kb = KnowledgeBase(settings)
-    out = Console(soft_wrap=as_json)
+    out = pipe_safe_console()  # piped output never wraps a citation mid-path
     try:
         triage = Triage(settings, kb, load_catalog(settings.action_catalog), build_chat_model(settings))
         for alert in alerts:
@@ -86,7 +92,7 @@ def eval_command(
     ),
     as_json: Annotated[bool, typer.Option("--json", help="The full report as JSON.")] = False,
 ) -> None:
-    """Triage every scenario (offline unless an LLM is configured) and report accuracy."""
+    """Triage every scenario (offline unless an LLM is configured); report accuracy and calibration."""
     from opsagent.agent.evaluation import load_scenarios, run_eval
 
     settings = load_settings()
@@ -96,7 +102,7 @@ def eval_command(
     if as_json:
         print(report.model_dump_json(indent=2))
         return
-    out = Console()
+    out = pipe_safe_console()
     for result in report.results:
         mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
         checks = " ".join(
@@ -105,17 +111,31 @@ def eval_command(
                 ("runbook", result.runbook_ok),
                 ("cause", result.root_cause_ok),
                 ("action", result.action_ok),
+                ("conf", result.confidence_ok),
             )
         )
         out.print(
-            f"{mark} {escape(result.name):<40} {checks}  [dim]{result.milliseconds:.0f} ms[/]",
+            f"{mark} {escape(result.name):<40} {checks}  conf {result.confidence:.2f}"
+            f"  [dim]{result.milliseconds:.0f} ms[/]",
             highlight=False,
         )
         if not result.passed:
-            got = f"runbook {result.got_runbook} (expected {result.expected_runbook})"
             actions = f"actions {', '.join(result.got_actions) or '-'} (expected {result.expected_action})"
-            out.print(f"     [dim]{escape(got)}; {escape(actions)}[/]", highlight=False)
+            problems = "; ".join(result.problems)
+            out.print(f"     [dim]{escape(actions)}; {escape(problems)}[/]", highlight=False)
+    cal = report.calibration
+
+    def mean(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
     out.print(f"\n{report.passed}/{report.scenarios} passed — accuracy {report.accuracy:.0%}")
+    out.print(
+        f"confidence: mean {mean(cal.mean_confidence_right)} when right, {mean(cal.mean_confidence_wrong)} "
+        f"when wrong; Brier score {cal.brier:.3f} (0 is perfect, 0.25 is always saying 0.5)",
+        highlight=False,
+    )
+    worst = f" ({escape(', '.join(cal.overconfident_scenarios))})" if cal.overconfident_scenarios else ""
+    out.print(f"wrong or unknowable with confidence > 0.5: {cal.overconfident}{worst}", highlight=False)
 
 
 def schema_command() -> None:

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
         default=60, ge=1, description="Triage looks at logs from this long before the alert started..."
     )
     log_window_after_minutes: float = Field(default=15, ge=0, description="...to this long after.")
+    change_lookback_hours: float = Field(
+        default=6,
+        ge=0,
+        le=168,
+        description="Deploys, restarts, config reloads and scaling this long before the onset are evidence.",
+    )
+    changes_file: Path | None = Field(
+        default=None, description="Change patterns (YAML); default: the built-in set."
+    )
 
     llm_base_url: str | None = Field(
         default=None, description="Any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, Azure...)."

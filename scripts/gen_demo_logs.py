@@ -150,8 +150,9 @@ class Stream:
     def __init__(self) -> None:
         self._events: list[tuple[float, int, str]] = []
 
-    def add(self, t: float, line: str) -> None:
-        if 0.0 <= t < WINDOW:
+    def add(self, t: float, line: str, *, before_window: bool = False) -> None:
+        # `before_window`: a line the collector exported ahead of the window (the rollout that started it all)
+        if 0.0 <= t < WINDOW or (before_window and t < 0.0):
             self._events.append((t, len(self._events), line))
 
     def lines(self) -> list[str]:
@@ -352,13 +353,15 @@ def gen_payments(seed: int, sched: PaymentsSchedule) -> list[str]:
     rng = random.Random(f"{seed}:payments-api")
     s = Stream()
 
-    def emit(t: float, level: str, pod: str | None, msg: str, **fields: object) -> None:
+    def emit(
+        t: float, level: str, pod: str | None, msg: str, *, before_window: bool = False, **fields: object
+    ) -> None:
         rec: dict[str, object] = {"ts": iso_ms(t), "level": level, "service": "payments-api"}
         if pod:
             rec["pod"] = pod
         rec["msg"] = msg
         rec.update(fields)
-        s.add(t, json.dumps(rec))
+        s.add(t, json.dumps(rec), before_window=before_window)
 
     version = {p: "3.8.0" for p, *_ in PAY_OLD} | {p: "3.7.4" for p, *_ in PAY_NEW}
     started = {p: st for p, _ip, st, _oom in PAY_OLD} | {p: st for p, _ip, st in PAY_NEW}
@@ -672,6 +675,38 @@ def gen_payments(seed: int, sched: PaymentsSchedule) -> list[str]:
             source="deployment-controller",
             reason="ScalingReplicaSet",
             object="deployment/payments-api",
+        )
+    # --- the 00:05 rollout of v3.8.0 that brought the leak (the collector's export starts with it)
+    for i, (pod, _ip, start, _oom) in enumerate(PAY_OLD):
+        emit(
+            start - 9.4,
+            "info",
+            None,
+            f"Scaled up replica set payments-api-7d4b9c6f8 to {i + 1}",
+            source="deployment-controller",
+            reason="ScalingReplicaSet",
+            object="deployment/payments-api",
+            before_window=True,
+        )
+        emit(
+            start - 8.1,
+            "info",
+            pod,
+            'Pulling image "registry.example.com/payments/payments-api:v3.8.0"',
+            source="kubelet",
+            reason="Pulling",
+            before_window=True,
+        )
+        emit(start, "info", pod, "starting payments-api", version="3.8.0", commit="a41c9e2",
+             go_version="go1.23.4", gomaxprocs=2, before_window=True)  # fmt: skip
+        emit(
+            start + 12.6,
+            "info",
+            f"payments-api-6c5f8d9b7-{('k2v8p', 'r7t4m', 'w3x9c', 'z5q2n')[i]}",
+            "shutting down payments-api: received SIGTERM",
+            version="3.7.4",
+            commit="7be03d1",
+            before_window=True,
         )
     return s.lines()
 

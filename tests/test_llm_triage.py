@@ -56,7 +56,7 @@ def test_agent_calls_a_tool_then_answers(demo_kb: KnowledgeBase, alert: Alert) -
     diagnosis = _triage(demo_kb, model).diagnose(alert)
     model.assert_complete()
     assert diagnosis.mode is DiagnosisMode.LLM and diagnosis.fallback_reason is None
-    assert diagnosis.prompt_version == "triage-v1" and diagnosis.model
+    assert diagnosis.prompt_version == "triage-v2" and diagnosis.model
     assert diagnosis.summary == ANSWER["summary"]
     assert diagnosis.token_usage.prompt_tokens > 0 and diagnosis.token_usage.completion_tokens > 0
     assert set(model.tool_names(0)) >= {"search_runbooks", "search_logs", "log_lines"}
@@ -84,7 +84,7 @@ def test_two_invalid_answers_fall_back_offline(demo_kb: KnowledgeBase, alert: Al
     model.assert_complete()
     assert diagnosis.mode is DiagnosisMode.OFFLINE
     assert diagnosis.fallback_reason and "did not validate" in diagnosis.fallback_reason
-    assert diagnosis.prompt_version == "triage-v1"  # says which prompt failed
+    assert diagnosis.prompt_version == "triage-v2"  # says which prompt failed
     assert diagnosis.runbook is not None and diagnosis.proposed_actions
 
 

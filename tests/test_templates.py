@@ -18,7 +18,15 @@ from opsagent.knowledge.templates import OVERFLOW_TEMPLATE, TemplateMiner, mask,
         ("250ms", "<DUR>"),
         ("1m30s", "<DUR>"),
         ("10.0.3.17:5432", "<IP>"),
-        ("tcp://10.0.3.17:5432", "tcp://<IP>"),
+        ("tcp://10.0.3.17:5432", "<URL>"),
+        ("https://hooks.example.com/health", "https://hooks.example.com/health"),  # no variable part
+        ("[hdfs://msra-sa-41:9000]", "[<URL>]"),
+        ("db-1.example.com:5432", "<ADDR>"),
+        ("proxy.cse.cuhk.edu.hk:5070", "<ADDR>"),
+        ("/etc/httpd/conf/workers2.properties", "<PATH>"),
+        ("/var/www/html/", "<PATH>"),
+        ("/api/v1/data/7", "/api/v1/data/<NUM>"),  # a URL route, not a file
+        ("C:\\Windows\\servicing\\sqm\\*_std.sqm,", "<PATH>,"),
         ("3fa85f64-5717-4562-b3fc-2c963f66afa6", "<UUID>"),
         ("req-3fa85f64-5717-4562-b3fc-2c963f66afa6", "req-<UUID>"),
         ("trace_id=4bf92f3577b34da6a3ce929d0e0e4736", "trace_id=<HEX>"),
@@ -28,7 +36,7 @@ from opsagent.knowledge.templates import OVERFLOW_TEMPLATE, TemplateMiner, mask,
         ('relation="orders"', "relation=<STR>"),
         ("2026-11-20T03:14:07.120Z", "<TS>"),
         ("/api/v1/orders/98123/items", "/api/v1/orders/<NUM>/items"),
-        ("/var/lib/postgresql/16384", "/var/lib/postgresql/<NUM>"),
+        ("/var/lib/postgresql/16384", "<PATH>"),
         ("(Handler.java:42)", "(Handler.java:<NUM>)"),
         ("payments-api-7d9f8b6c5d-x2x7k", "payments-api-<POD>"),
         ("status=503", "status=503"),  # the status code is the point of the line
@@ -82,8 +90,8 @@ def test_lines_differing_in_ids_share_a_template_with_correct_stats() -> None:
         "RAW 4 user 9000 logged in from 192.168.1.1 in 1ms",
     ]
     assert login.example_lines == [1, 3, 4]
-    # /dev/sda1 vs /dev/sdb1 is not masked; Drain generalises the differing token.
-    assert disk.template == "disk <*> is <NUM> full"
+    # /dev/sda1 vs /dev/sdb1: a file-system path is a typed variable.
+    assert disk.template == "disk <PATH> is <NUM> full"
     assert (disk.count, disk.first_line, disk.last_line, disk.levels) == (2, 2, 6, {"warn": 2})
     assert (disk.source, disk.root, disk.service) == ("app.log", "/logs", "svc")
 

@@ -8,8 +8,10 @@ import pytest
 
 from opsagent.actions.catalog import load_catalog
 from opsagent.agent.diagnosis import Diagnosis, DiagnosisMode
+from opsagent.agent.entities import alert_entities, parameter_values
+from opsagent.agent.proposals import fill_parameters
 from opsagent.agent.signatures import load_signatures
-from opsagent.agent.triage import Triage, fill_parameters
+from opsagent.agent.triage import Triage
 from opsagent.integrations.generic import load_alert_file, parse_alert_payload
 from opsagent.knowledge.base import KnowledgeBase
 
@@ -80,7 +82,7 @@ def test_parameters_are_filled_only_when_valid() -> None:
     alert = parse_alert_payload(
         {"alertname": "X", "labels": {"namespace": "Bad Namespace!", "pod": "web-5d8f7c6b9-x2k4q"}}
     )[0]
-    parameters, missing = fill_parameters(spec, alert)
+    parameters, missing = fill_parameters(spec, parameter_values(alert_entities(alert), alert.labels))
     assert parameters == {"deployment": "web"} and missing == ["namespace"]
 
 

@@ -29,6 +29,10 @@ class ActionSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
     command: list[str] = Field(min_length=1)
     timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    reverts_release: bool | None = Field(
+        default=None,
+        description="Undoes a release (ranks first when one preceded the symptoms); unset: a `rollback` id.",
+    )
 
     @field_validator("parameters")
     @classmethod

@@ -20,7 +20,10 @@ class DiagnosisMode(StrEnum):
 class Evidence(BaseModel):
     """One piece of evidence with where it came from."""
 
-    kind: Literal["runbook", "log", "signature", "metric", "tool"]
+    kind: Literal["runbook", "log", "signature", "change", "elsewhere", "metric", "tool"] = Field(
+        description="`change`: a deploy/restart/config/scale before the onset; `elsewhere`: an error in logs "
+        "not linked to the alert (context, never the root cause)."
+    )
     citation: Citation
     excerpt: str = Field(max_length=2000)
     score: float | None = Field(default=None, description="Relevance in [0, 1] where it applies.")
@@ -64,6 +67,9 @@ class Diagnosis(BaseModel):
     probable_root_cause: str
     confidence: Confidence
     runbook: Citation | None = Field(default=None, description="None means 'no runbook found'.")
+    runbook_url: str | None = Field(
+        default=None, description="The runbook link the alert carries (runbook_url & co.), as given."
+    )
     evidence: list[Evidence] = Field(default_factory=list)
     next_steps: list[str] = Field(default_factory=list)
     proposed_actions: list[ProposedAction] = Field(default_factory=list)

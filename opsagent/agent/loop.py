@@ -169,10 +169,11 @@ class LLMTriage:
             alert_name=draft.alert_name,
             summary=answer.summary,
             probable_root_cause=answer.probable_root_cause,
-            confidence=answer.confidence,
+            confidence=bounded_confidence(answer.confidence, draft.confidence),
             runbook=draft.runbook,
+            runbook_url=draft.runbook_url,
             evidence=evidence,
-            next_steps=answer.next_steps + notes,
+            next_steps=(answer.next_steps + notes) or draft.next_steps,
             proposed_actions=actions,
             mode=DiagnosisMode.LLM,
             model=self.model_name,
@@ -212,6 +213,23 @@ class LLMTriage:
         return actions, notes
 
 
+# The model may find more with its tools than the pipeline did, but not arbitrarily more: its confidence is
+# data to check, bounded by the evidence's own.
+MODEL_CONFIDENCE_MARGIN = 0.15
+
+
+def bounded_confidence(claimed: Confidence, evidence: Confidence) -> Confidence:
+    """The model's confidence, capped at the evidence's confidence plus a small margin."""
+    bound = min(1.0, evidence.value + MODEL_CONFIDENCE_MARGIN)
+    if claimed.value <= bound:
+        return claimed
+    return Confidence(
+        value=round(bound, 3),
+        reason=f"{claimed.reason} (the model said {claimed.value:.2f}; capped at {bound:.2f}, the evidence's "
+        f"{evidence.value:.2f} + {MODEL_CONFIDENCE_MARGIN}: {evidence.reason})",
+    )
+
+
 def render_evidence(found: TriageEvidence, draft: Diagnosis, catalog: ActionCatalog) -> str:
     """The compact, fenced evidence the model starts from (templates with counts, not raw lines)."""
     alert = found.alert
@@ -242,10 +260,18 @@ def render_evidence(found: TriageEvidence, draft: Diagnosis, catalog: ActionCata
     if found.findings:
         parts.append("## Log templates around the alert (count, citation, template)")
         body = "\n".join(
-            f"{f.count}x {f.citation.render()} [{f.level or '-'}] {f.template[:240]}"
+            f"{f.count}x {f.citation.render()} [{f.level or '-'}] ({f.link}) {f.template[:240]}"
             for f in found.findings[:8]
         )
         parts.append(fence_untrusted("log templates", body))
+    if found.changes:
+        parts.append("## What changed (linked logs, before and around the onset)")
+        body = "\n".join(f"{c.citation.render()} {c.describe()}: {c.text[:200]}" for c in found.changes[:5])
+        parts.append(fence_untrusted("changes", body))
+    if found.elsewhere:
+        parts.append("## Also happening elsewhere (NOT linked to this alert: never the root cause)")
+        body = "\n".join(f"{f.count}x {f.citation.render()} {f.template[:200]}" for f in found.elsewhere)
+        parts.append(fence_untrusted("unlinked log templates", body))
     if draft.proposed_actions or found.runbook:
         parts.append("## Actions you may propose (from the runbook; parameters are JSON schema)")
         ids = [a.action_id for a in draft.proposed_actions] or (

@@ -6,18 +6,19 @@ the fallback when the LLM fails.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from opsagent.actions.catalog import ActionCatalog, ActionSpec
+from opsagent.actions.catalog import ActionCatalog
+from opsagent.agent.changes import ChangeEvent, load_change_patterns
 from opsagent.agent.diagnosis import Confidence, Diagnosis, DiagnosisMode, Evidence, ProposedAction
-from opsagent.agent.evidence import EvidencePipeline, TriageEvidence, strength, unique
+from opsagent.agent.evidence import EvidencePipeline, SignatureMatch, TriageEvidence, strength, unique
+from opsagent.agent.linking import Tier
+from opsagent.agent.proposals import propose_actions, runbook_action_ids
 from opsagent.agent.signatures import load_signatures
 from opsagent.config import Settings
 from opsagent.incidents.models import Alert
 from opsagent.knowledge.base import KnowledgeBase
-from opsagent.knowledge.lexical import tokenize
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -25,10 +26,10 @@ if TYPE_CHECKING:
     from opsagent.agent.loop import LLMTriage
 
 MAX_PROPOSED = 3
-# Kubernetes pod names: <deployment>-<replicaset hash>-<pod suffix>, both from a vowel-free alphabet.
-POD_NAME = re.compile(
-    r"^(?P<deployment>[a-z0-9-]+?)-[bcdfghjklmnpqrstvwxz2-9]{6,10}-[bcdfghjklmnpqrstvwxz2-9]{5}$"
-)
+# A release this close before the first linked problem is the likeliest cause when no signature names one.
+RELEASE_CAUSE_SECONDS = 2 * 3600
+# How much a cause counts by how it is linked: the affected workload's own logs say most.
+TIER_WEIGHT = {Tier.OWN: 1.0, Tier.DEPENDENCY: 0.85, Tier.MENTION: 0.6, Tier.NONE: 0.0}
 
 
 class Triage:
@@ -43,7 +44,12 @@ class Triage:
     ) -> None:
         self.settings = settings
         self.catalog = catalog
-        self.pipeline = EvidencePipeline(settings, kb, load_signatures(settings.signatures_file))
+        self.pipeline = EvidencePipeline(
+            settings,
+            kb,
+            load_signatures(settings.signatures_file),
+            load_change_patterns(settings.changes_file),
+        )
         self.llm: LLMTriage | None = None
         if model is not None:
             from opsagent.agent.loop import LLMTriage  # the LLM stack loads only when used
@@ -63,17 +69,19 @@ class Triage:
 def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosis:
     """Build a Diagnosis from evidence alone."""
     alert = found.alert
+    cause = found.cause
     top = found.signatures[0] if found.signatures else None
     runbook = found.runbook
-    where = f" on {alert.service}" if alert.service else ""
-    root_cause = _root_cause(found)
-    if top is not None and not top.signature.symptom:
-        summary = f"{alert.name}{where}: {top.signature.title.lower()}"
+    where = f" on {found.entities.describe()}" if not found.entities.empty else ""
+    if cause is not None:
+        summary = f"{alert.name}{where}: {cause.signature.title.lower()}"
+        if cause.tier == Tier.DEPENDENCY:
+            summary += f" in a dependency ({_service_of(cause)})"
     elif runbook is not None:
-        summary = f"{alert.name}{where}: see '{runbook.title}'"
+        summary = f"{alert.name}{where}: see '{runbook.title}'; cause not confirmed by the logs"
     else:
         summary = f"{alert.name}{where}: no runbook found" + (
-            f"; logs show {top.signature.title.lower()}" if top else " and no known failure signature"
+            f"; logs show {top.signature.title.lower()}" if top else "; cause unknown"
         )
     if runbook is not None:
         summary += f" (runbook: {runbook.title})"
@@ -83,13 +91,21 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
         evidence.append(
             Evidence(kind="runbook", citation=runbook.citation, excerpt=runbook.snippet, score=runbook.score)
         )
+    for change in found.releases[:1] + [c for c in found.changes if not c.is_release][:2]:
+        evidence.append(
+            Evidence(
+                kind="change",
+                citation=change.citation,
+                excerpt=f"{_change_text(change, found)}: {change.text[:300]}",
+            )
+        )
     for match in found.signatures[:3]:
         finding = match.findings[0]
         evidence.append(
             Evidence(
                 kind="signature",
                 citation=finding.citation,
-                excerpt=f"{match.signature.title}: {finding.example[:400]}",
+                excerpt=f"{match.signature.title} ({finding.link or 'linked'}): {finding.example[:400]}",
                 score=round(strength(match.lines), 3),
             )
         )
@@ -98,29 +114,33 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
             Evidence(
                 kind="log",
                 citation=finding.citation,
-                excerpt=f"{finding.count}× {finding.template[:300]} ({'; '.join(finding.reasons)})",
+                excerpt=f"{finding.count}× {finding.template[:300]} "
+                f"({'; '.join(finding.reasons)}; {finding.link})",
+            )
+        )
+    for finding in found.elsewhere:
+        evidence.append(
+            Evidence(
+                kind="elsewhere",
+                citation=finding.citation,
+                excerpt=f"{finding.count}× {finding.template[:300]} (also happening elsewhere: "
+                f"{finding.service or finding.source}, not linked to this alert)",
             )
         )
 
-    actions = propose_actions(runbook_action_ids(found, catalog), alert, catalog, found)
+    actions = propose_actions(runbook_action_ids(found, catalog), found, catalog)
     diagnostics = [a for a in actions if not a.mutating]
     remediations = [a for a in actions if a.mutating][:MAX_PROPOSED]
-    next_steps = [f"Run `{a.action_id}` ({a.why})" for a in diagnostics[:3]]
-    if runbook is not None:
-        next_steps.append(f"Follow the runbook: {runbook.source} (diagnosis and mitigation sections)")
-    if found.findings:
-        next_steps.append(
-            f"Read the log lines cited above, starting with {found.findings[0].citation.render()}"
-        )
-
+    confidence = assess_confidence(found)
     return Diagnosis(
         alert_name=alert.name,
         summary=summary,
-        probable_root_cause=root_cause,
-        confidence=_confidence(found),
+        probable_root_cause=_root_cause(found),
+        confidence=confidence,
         runbook=runbook.citation if runbook else None,
+        runbook_url=found.runbook_links[0] if found.runbook_links else None,
         evidence=evidence,
-        next_steps=next_steps,
+        next_steps=next_steps(found, diagnostics),
         proposed_actions=remediations,
         mode=DiagnosisMode.OFFLINE,
         timings=found.timings,
@@ -128,126 +148,192 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
 
 
 def _root_cause(found: TriageEvidence) -> str:
-    """A cause signature speaks for itself; otherwise combine the runbook that matches the alert, the
-    symptom the logs show, and the most frequent error-level line, quoted (it may name the cause)."""
-    top = found.signatures[0] if found.signatures else None
-    if top is not None and not top.signature.symptom:
-        first = min((f.first_seen for f in top.findings if f.first_seen), default=None)
+    """A linked cause signature speaks for itself (with what changed before it); otherwise say what is
+    known and what is not."""
+    cause = found.cause
+    change = _change_sentence(found)
+    if cause is not None:
+        first = min((f.first_seen for f in cause.findings if f.first_seen), default=None)
         since = f", since {_clock(first)}" if first else ""
-        return f"{top.signature.root_cause} Seen in {top.lines} log line(s){since}."
-    parts = ["No specific failure signature in the logs."]
+        whose = cause.findings[0].link or "the linked logs"
+        text = f"{cause.signature.root_cause} Seen in {cause.lines} log line(s) ({whose}){since}."
+        if cause.tier == Tier.MENTION:
+            text += " Only other services' logs name it: confirm on the affected service itself."
+        return f"{text} {change}".strip()
+    if not found.links.linked:
+        what = found.entities.describe()
+        return (
+            f"Unknown: no logs linked to the alert ({what}) between {_clock(found.window[0])} and "
+            f"{_clock(found.window[1])}, so the cause cannot be confirmed from evidence."
+            + (f" The alert matches the runbook '{found.runbook.title}'." if found.runbook else "")
+            + (f" {change}" if change else "")
+        )
+    release = _recent_release(found)
+    if release is not None:
+        return (
+            f"Likely the release: {_change_text(release, found)}, and the linked logs show problems only "
+            "after it; no known failure signature names another cause. "
+            + (f"The alert matches the runbook '{found.runbook.title}'." if found.runbook else "")
+        ).strip()
+    parts = ["Unknown: no known failure signature names a cause in the linked logs."]
     if found.runbook is not None:
         parts.append(f"The alert matches the runbook '{found.runbook.title}'.")
+    top = found.signatures[0] if found.signatures else None
     if top is not None:
         parts.append(
             f"The logs show a symptom: {top.signature.root_cause[0].lower()}{top.signature.root_cause[1:]}"
         )
-    errors = [f for f in found.findings if f.level in ("error", "fatal", "critical")]
-    if errors:
-        worst = max(errors, key=lambda f: f.count)
-        parts.append(f'Most frequent error in the window ({worst.count}x): "{worst.template[:200]}".')
-    if len(parts) == 1:
-        return "Unknown: no matching runbook and no known failure signature in the logs around the alert."
+    quoted = _lines_to_read(found)
+    if quoted:
+        parts.append("Read first: " + "; ".join(quoted) + ".")
+    if change:
+        parts.append(change)
     return " ".join(parts)
 
 
-def _confidence(found: TriageEvidence) -> Confidence:
+def _lines_to_read(found: TriageEvidence) -> list[str]:
+    """Without a named cause, the linked problem lines most worth reading: the one closest to what the
+    alert says, and the most frequent error (either may name the cause in words no signature knows)."""
+    problems = [f for f in found.findings if f.level in ("warn", "error", "fatal", "critical")]
+    picked = []
+    closest = next((f for f in problems if any(r.startswith("matches the alert") for r in f.reasons)), None)
+    if closest is not None:
+        picked.append(closest)
+    errors = [f for f in problems if f.level != "warn" and f not in picked]
+    if errors:
+        picked.append(max(errors, key=lambda f: f.count))
+    return [f'{f.count}x "{f.template[:200]}" ({f.citation.render()})' for f in picked[:2]]
+
+
+def _recent_release(found: TriageEvidence) -> ChangeEvent | None:
+    """A release shortly before the first linked problem: the likeliest cause when no signature names one."""
+    releases = found.releases
+    if not releases or found.onset is None or not found.findings:
+        return None
+    latest = releases[0]
+    return latest if found.onset - latest.ts <= RELEASE_CAUSE_SECONDS else None
+
+
+def _change_sentence(found: TriageEvidence) -> str:
+    releases = found.releases
+    if not releases:
+        return ""
+    return f"It follows {_change_text(releases[0], found)}."
+
+
+def _change_text(change: ChangeEvent, found: TriageEvidence) -> str:
+    who = change.service or change.source
+    text = f"{change.describe()} ({who}) at {_clock(change.ts)}"
+    onset = found.onset
+    if onset is not None and change.ts <= onset:
+        text += f", {_duration(onset - change.ts)} before the first symptom"
+    elif onset is not None:
+        text += f", {_duration(change.ts - onset)} after the first symptom"
+    return text
+
+
+def assess_confidence(found: TriageEvidence) -> Confidence:
+    """Confidence bounded by the evidence linked to the incident: no linked logs, no runbook, or only
+    symptoms keep it at or below 0.5; the reason lists what is missing."""
     runbook_score = found.runbook.score if found.runbook else 0.0
-    signal = strength(found.signatures[0].lines) if found.signatures else 0.0
-    value = round(0.5 * runbook_score + 0.5 * signal, 3)
+    if found.runbook is not None and found.runbook_reason.startswith("linked by the alert"):
+        runbook_score = max(runbook_score, 0.9)
+    cause = found.cause
     parts = [found.runbook_reason]
-    if found.signatures:
-        top = found.signatures[0]
-        parts.append(f"'{top.signature.title}' in {top.lines} log line(s) ({top.error_lines} at error level)")
+    caps: list[tuple[float, str]] = []
+    if cause is not None:
+        signal = strength(cause.lines) * TIER_WEIGHT[cause.tier]
+        parts.append(
+            f"'{cause.signature.title}' in {cause.lines} linked log line(s) ({cause.error_lines} at error "
+            f"level; {cause.findings[0].link or 'linked'})"
+        )
+        if cause.tier == Tier.MENTION:
+            caps.append((0.6, "the cause is only named in other services' logs"))
+        if cause.restates_alert:
+            caps.append((0.6, "the logs confirm what the alert says, not why it happened"))
+    elif (release := _recent_release(found)) is not None:
+        signal = 0.6
+        parts.append(f"{release.describe()} shortly before the first linked problem")
+        caps.append((0.6, "a release precedes the problems, but no signature confirms what broke"))
     else:
-        parts.append("no known failure signature in the logs")
-    return Confidence(value=value, reason="; ".join(parts))
-
-
-def runbook_action_ids(found: TriageEvidence, catalog: ActionCatalog) -> list[str]:
-    """The runbook's declared actions; for a runbook without front matter, catalog ids its text names."""
+        symptom = found.signatures[0] if found.signatures else None
+        signal = 0.3 * strength(symptom.lines) if symptom else 0.0
+        caps.append(
+            (
+                0.45,
+                "only symptoms in the linked logs" if symptom else "no failure signature in the linked logs",
+            )
+        )
+    if not found.links.linked:
+        caps.append((0.35, f"no logs linked to {found.entities.describe()}"))
     if found.runbook is None:
-        return []
-    if found.runbook.actions:
-        return found.runbook.actions
-    return [
-        i for i in catalog.actions if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", found.runbook_text)
-    ]
+        caps.append((0.5, "no runbook"))
+    if found.releases:
+        parts.append(f"{found.releases[0].describe()} before the onset")
+    value = 0.5 * runbook_score + 0.5 * signal
+    for cap, why in caps:
+        if value > cap:
+            value = cap
+        parts.append(f"capped at {cap}: {why}" if value == cap else why)
+    return Confidence(value=round(min(max(value, 0.0), 1.0), 3), reason="; ".join(parts))
 
 
-def propose_actions(
-    action_ids: list[str], alert: Alert, catalog: ActionCatalog, found: TriageEvidence
-) -> list[ProposedAction]:
-    """The runbook's declared actions, most relevant to the evidence first, parameters filled from the
-    alert; actions not in the catalog are never proposed."""
-    context = set(
-        tokenize(
-            " ".join(
-                [
-                    alert.name,
-                    alert.summary,
-                    *(m.signature.root_cause for m in found.signatures[:2]),
-                    *(m.signature.query for m in found.signatures[:2]),
-                ]
+def next_steps(found: TriageEvidence, diagnostics: list[ProposedAction]) -> list[str]:
+    """What to do next: never empty; without a runbook, the checks for the alert's entities."""
+    steps = [f"Run `{a.action_id}` ({a.why})" for a in diagnostics[:3]]
+    if found.runbook is not None:
+        steps.append(f"Follow the runbook: {found.runbook.source} (diagnosis and mitigation sections)")
+    elif found.runbook_links:
+        steps.append(f"Open the runbook the alert links: {found.runbook_links[0]}")
+    if found.findings:
+        steps.append(f"Read the log lines cited above, starting with {found.findings[0].citation.render()}")
+    entities = found.entities
+    if not diagnostics:
+        if entities.pod:
+            ns = f" -n {entities.namespace}" if entities.namespace else ""
+            steps.append(
+                f"Describe the pod: `kubectl describe pod {entities.pod}{ns}` (last state, restarts, events)"
             )
-        )
-    )
-    specs = [spec for action_id in unique(action_ids) if (spec := catalog.get(action_id)) is not None]
-    # Stable sort: relevance to what the evidence says, then the runbook's own order.
-    ranked = sorted(specs, key=lambda s: -len(context & set(tokenize(f"{s.id} {s.description}"))))
-    proposals = []
-    for spec in ranked:
-        parameters, missing = fill_parameters(spec, alert)
-        proposals.append(
-            ProposedAction(
-                action_id=spec.id,
-                parameters=parameters,
-                why=spec.description,
-                mutating=spec.mutating,
-                missing_parameters=missing,
+        if entities.nodes:
+            node = entities.nodes[0]
+            steps.append(
+                f"Check the node's conditions and events: `kubectl describe node {node}` "
+                "(Ready, DiskPressure, MemoryPressure) and its kubelet/system logs"
             )
+        if entities.namespace:
+            steps.append(
+                f"Recent events: `kubectl get events -n {entities.namespace} --sort-by=.lastTimestamp`"
+            )
+    for dep, why in list(found.links.dependencies.items())[:3]:
+        steps.append(f"Check the health of dependency {dep} ({why[:120]})")
+    if not found.links.linked:
+        who = ", ".join(entities.workload_names[:2] + entities.nodes[:1]) or "the affected service"
+        steps.append(
+            f"No logs of {who} were found around the alert: ingest them (`opsagent ingest <dir>`) or check "
+            "that log shipping works, then re-run triage"
         )
-    return proposals
+    if found.releases:
+        steps.append(
+            f"Check what the release changed: {found.releases[0].describe()} "
+            f"({found.releases[0].citation.render()})"
+        )
+    if not steps:
+        steps.append(
+            f"Search the logs around {_clock(found.window[1])}: `opsagent logs --since ... --level error`"
+        )
+    return unique(steps)
 
 
-def fill_parameters(spec: ActionSpec, alert: Alert) -> tuple[dict[str, Any], list[str]]:
-    """Parameters the alert's labels can supply (each checked against the schema); the rest are missing."""
-    labels = alert.labels
-    known: dict[str, str | None] = {
-        "namespace": labels.get("namespace"),
-        "pod": labels.get("pod"),
-        "node": labels.get("node") or _host(labels.get("instance")),
-        "container": labels.get("container") or alert.service,
-        "deployment": labels.get("deployment") or _deployment_of(labels.get("pod")) or alert.service,
-        "certificate": labels.get("certificate"),
-        "pvc": labels.get("persistentvolumeclaim") or labels.get("pvc"),
-        "group": labels.get("consumergroup") or labels.get("group"),
-        "database": labels.get("datname") or labels.get("database"),
-        "externalsecret": labels.get("externalsecret"),
-    }
-    properties = spec.parameters.get("properties", {})
-    parameters: dict[str, Any] = {}
-    for name in properties:
-        value = known.get(name)
-        if value and _valid_alone(spec, name, value):
-            parameters[name] = value
-    missing = [name for name in spec.required if name not in parameters]
-    return parameters, missing
+def _service_of(match: SignatureMatch) -> str:
+    finding = match.findings[0]
+    return finding.service or finding.source
 
 
-def _valid_alone(spec: ActionSpec, name: str, value: str) -> bool:
-    """Whether one value satisfies the schema (errors about the other, still missing, ones aside)."""
-    problems = spec.validate_parameters({name: value})
-    return all("is a required property" in p for p in problems)
-
-
-def _deployment_of(pod: str | None) -> str | None:
-    match = POD_NAME.match(pod or "")
-    return match.group("deployment") if match else None
-
-
-def _host(instance: str | None) -> str | None:
-    return instance.rsplit(":", 1)[0] if instance else None
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _clock(epoch: float) -> str:

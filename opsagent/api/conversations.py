@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, insert, select, update
 
 from opsagent.incidents.db import begin_write, read_only
+from opsagent.incidents.records import IsoTime
 from opsagent.incidents.tables import chat_messages, conversations
 
 MAX_HISTORY_MESSAGES = 40  # the model sees the recent turns; older ones stay stored for the record
@@ -21,7 +22,7 @@ class ChatMessage(BaseModel):
     role: str
     content: str
     sources: list[str] = []
-    created_at: float
+    created_at: IsoTime
 
 
 class Conversation(BaseModel):
@@ -29,8 +30,8 @@ class Conversation(BaseModel):
 
     id: str
     title: str
-    created_at: float
-    updated_at: float
+    created_at: IsoTime
+    updated_at: IsoTime
     messages: list[ChatMessage] = []
 
 

@@ -128,7 +128,8 @@ class AlertIntake:
             if last is not None and (same_episode or alert.status is AlertStatus.RESOLVED):
                 # A late or re-sent copy of an episode that is already over: keep it, change nothing.
                 incident_id = int(last.id)
-                outcome = "stale" if alert.status is AlertStatus.FIRING else "repeat"
+                # A second resolution is not a re-sent firing alert: say what it is.
+                outcome = "stale" if alert.status is AlertStatus.FIRING else "resolved_again"
             elif alert.status is AlertStatus.FIRING:
                 incident_id = self._open(connection, source, alert, alert_json, last, now)
                 queued = self.queue.enqueue(

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from opsagent.agent.diagnosis import Diagnosis
 from opsagent.incidents.models import Alert
+
+
+def epoch_of(value: Any) -> Any:
+    """Epoch seconds from an ISO-8601 string (what the API sends back); other values pass through."""
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    return value
+
+
+def iso_of(epoch: float) -> str:
+    """ISO-8601 UTC with milliseconds, e.g. `2026-11-20T03:15:00.000Z`."""
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# A time kept as epoch seconds in Python (the store and the worker compute with it) but written as an
+# ISO-8601 string in JSON, so API clients read times like the alerts' own `startsAt`.
+IsoTime = Annotated[
+    float,
+    BeforeValidator(epoch_of),
+    PlainSerializer(iso_of, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class TriageStatus(StrEnum):
@@ -26,9 +50,10 @@ class AlertOutcome(BaseModel):
 
     fingerprint: str
     incident_id: int
-    outcome: Literal["created", "repeat", "resolved", "stale", "resolved_unknown"] = Field(
+    outcome: Literal["created", "repeat", "resolved", "resolved_again", "stale", "resolved_unknown"] = Field(
         description="created: a new incident (triage queued); repeat: the incident was already open; "
-        "resolved: the open incident was closed; stale: a late copy of an episode already resolved; "
+        "resolved: the open incident was closed; resolved_again: another resolution of an incident "
+        "already resolved (nothing changed); stale: a late firing copy of an episode already resolved; "
         "resolved_unknown: a resolution for an alert never seen firing (stored, not triaged)."
     )
     triage_queued: bool
@@ -55,20 +80,20 @@ class IncidentSummary(BaseModel):
     severity: str | None
     service: str | None
     summary: str
-    starts_at: float | None
-    ends_at: float | None
-    created_at: float
-    updated_at: float
-    resolved_at: float | None
+    starts_at: IsoTime | None
+    ends_at: IsoTime | None
+    created_at: IsoTime
+    updated_at: IsoTime
+    resolved_at: IsoTime | None
     deliveries: int
     triage_status: TriageStatus
-    diagnosed_at: float | None
+    diagnosed_at: IsoTime | None
 
 
 class TimelineEvent(BaseModel):
     """Something that happened to an incident."""
 
-    at: float
+    at: IsoTime
     kind: str
     message: str
     data: dict[str, Any] | None = None

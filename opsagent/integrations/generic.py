@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +76,8 @@ def parse_alert_payload(body: Any) -> list[Alert]:
 
 
 def load_alert_file(path: Path) -> list[Alert]:
-    """Alerts from a JSON file, with one-line errors for unreadable or malformed files."""
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AlertParseError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AlertParseError(f"{path} is not valid JSON: {exc}") from None
-    return parse_alert_payload(body)
+    """Alerts from a JSON file of any sender's shape (see detect.py), with one-line errors."""
+    # Imported here: detect.py builds on this module's parser, so a top-level import would be a cycle.
+    from opsagent.integrations.detect import load_alert_file as load_detected
+
+    return load_detected(path)

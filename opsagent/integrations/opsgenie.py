@@ -91,12 +91,14 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     except ValidationError as exc:
         detail = describe_validation_error(exc)
         raise AlertParseError(f"Not a valid Opsgenie {webhook.action} webhook: {detail}") from exc
-    if not item.message:
+    # Opsgenie keeps messages as typed (its own sample has " test alert"): the name is one clean line.
+    name = " ".join((item.message or "").split())
+    if not name:
         raise AlertParseError("alert.message is missing or empty: Opsgenie alerts need a message.")
     labels = _labels(item)
     details = item.details or {}
     service = next((s for s in (details.get("service"), item.entity) if isinstance(s, str) and s), None)
-    annotations = {"summary": item.message}
+    annotations = {"summary": (item.message or "").strip()}
     optional = {
         "description": item.description,
         "tiny_id": str(item.tinyId) if item.tinyId is not None else None,
@@ -108,7 +110,7 @@ def parse_opsgenie(body: Any) -> list[Alert]:
     ends_at = epoch_or_iso(item.updatedAt, "alert.updatedAt") if status is AlertStatus.RESOLVED else None
     with rejected_as_parse_error("alert"):
         alert = Alert(
-            name=item.message[:MAX_NAME_LENGTH],
+            name=name[:MAX_NAME_LENGTH],
             status=status,
             severity=severity_of_priority(item.priority) or labels.get("severity"),
             service=service,

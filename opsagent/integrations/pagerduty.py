@@ -17,6 +17,7 @@ from opsagent.incidents.models import Alert, AlertStatus
 from opsagent.integrations.alertmanager import parse_timestamp, rejected_as_parse_error
 from opsagent.integrations.errors import AlertParseError, describe_validation_error
 from opsagent.integrations.opsgenie import severity_of_priority
+from opsagent.knowledge.links import is_link_key
 
 SOURCE = "pagerduty"
 EVENT_STATUS = {
@@ -137,6 +138,10 @@ def parse_pagerduty(body: Any) -> list[Alert]:
     description = _description(incident.body)
     if description:
         annotations["description"] = description
+    # A runbook link among the custom details (`runbook_url`, ...) stays a link triage can follow.
+    details = incident.body.details if incident.body else None
+    if isinstance(details, dict):
+        annotations.update({k: v for k, v in details.items() if isinstance(v, str) and is_link_key(k)})
     with rejected_as_parse_error("event.data"):
         alert = Alert(
             name=name,

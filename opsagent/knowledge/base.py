@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,11 @@ from opsagent.config import Settings
 from opsagent.errors import IngestError
 from opsagent.knowledge.embeddings import OnnxEmbedder, get_model_spec, load_embedder
 from opsagent.knowledge.ingest import Ingestor, IngestProgress
+from opsagent.knowledge.links import LinkedDocument, resolve_link
 from opsagent.knowledge.logstore import LogLineStore
-from opsagent.knowledge.models import DocumentKind, IngestReport, LogLine, SearchHit
+from opsagent.knowledge.models import Citation, DocumentKind, IngestReport, LogLine, SearchHit
 from opsagent.knowledge.roots import stored_roots
-from opsagent.knowledge.search import KnowledgeSearch, SearchFilters
+from opsagent.knowledge.search import KnowledgeSearch, SearchFilters, make_snippet
 from opsagent.knowledge.store import VectorStore
 
 
@@ -22,6 +24,8 @@ class KnowledgeBase:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # (collection revision, its runbook documents): link resolution reads the store once per change.
+        self._linked: tuple[str, list[LinkedDocument]] = ("", [])
 
     @cached_property
     def store(self) -> VectorStore:
@@ -43,11 +47,16 @@ class KnowledgeBase:
         return KnowledgeSearch(self.settings, self.store, self.embedder)
 
     def ingest(
-        self, paths: list[Path], *, kind: DocumentKind | None = None, progress: IngestProgress | None = None
+        self,
+        paths: list[Path],
+        *,
+        kind: DocumentKind | None = None,
+        progress: IngestProgress | None = None,
+        excludes: Sequence[str] = (),
     ) -> IngestReport:
-        """Ingest files/directories incrementally (see ingest.py)."""
+        """Ingest files/directories incrementally (see ingest.py); `excludes` are gitignore patterns."""
         ingestor = Ingestor(self.settings, self.store, self.log_store, self.embedder)
-        return ingestor.ingest(paths, kind=kind, progress=progress)
+        return ingestor.ingest(paths, kind=kind, progress=progress, excludes=excludes)
 
     def roots(self) -> list[str]:
         """Every ingested root directory."""
@@ -67,6 +76,51 @@ class KnowledgeBase:
         """Hybrid search over runbooks and log templates."""
         return self.searcher.search(query, k, filters)
 
+    def runbook_for_link(self, url: str) -> SearchHit | None:
+        """The ingested runbook a `runbook_url`-style link points at (see links.py), or None.
+
+        The hit is the document's first chunk, scored 1.0: the alert itself names this runbook.
+        """
+        revision = self.store.revision(DocumentKind.RUNBOOK)
+        if not revision:
+            return None
+        if self._linked[0] != revision:
+            documents = {
+                str(meta.get("doc_id", "")): LinkedDocument(
+                    str(meta.get("doc_id", "")), str(meta.get("root", "")), str(meta.get("source", ""))
+                )
+                for _, _, meta in self.store.iter_records(DocumentKind.RUNBOOK, include_documents=False)
+            }
+            self._linked = (revision, list(documents.values()))
+        document = resolve_link(url, self._linked[1])
+        return self._first_chunk_hit(document) if document else None
+
+    def _first_chunk_hit(self, document: LinkedDocument) -> SearchHit | None:
+        records = list(self.store.iter_records(DocumentKind.RUNBOOK, where={"doc_id": document.doc_id}))
+        if not records:  # removed since the document list was read
+            return None
+        _, text, meta = min(records, key=lambda record: int(record[2].get("chunk_index", 0)))
+        body = text.split("\n\n", 1)[1] if "\n\n" in text else text
+        section = str(meta.get("section") or "")
+        return SearchHit(
+            doc_id=document.doc_id,
+            kind=DocumentKind.RUNBOOK,
+            source=document.source,
+            root=document.root,
+            title=str(meta.get("title", "")),
+            section=section,
+            score=1.0,
+            snippet=make_snippet(body, ""),
+            citation=Citation(
+                source=document.source,
+                section=section,
+                line_start=meta.get("line_start"),
+                line_end=meta.get("line_end"),
+            ),
+            service=meta.get("service"),
+            actions=[str(a) for a in meta.get("actions") or []],
+        )
+
     def search_log_lines(
         self,
         text: str | None,
@@ -78,6 +132,29 @@ class KnowledgeBase:
     ) -> list[LogLine]:
         """Raw log lines by keyword and/or time window."""
         return self.log_store.search(text, service=service, since=since, until=until, limit=limit)
+
+    def log_template(self, template_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(template text, metadata) of a mined template by the id search shows for it; None if unknown."""
+        for _, document, meta in self.store.iter_records(DocumentKind.LOG, where={"doc_id": template_id}):
+            return document, meta
+        return None
+
+    def log_templates_of(self, lines: list[LogLine]) -> list[tuple[str, str] | None]:
+        """(template id as search shows it, template text) of each line; None where a line has none."""
+        indexes = self.log_store.template_ids(lines)
+        # A line stores its template's index in its file's mined list; search shows the template's doc_id.
+        by_file: dict[tuple[str, str], dict[int, tuple[str, str]]] = {}
+        for root, source in {(line.root, line.source) for line in lines}:
+            where = {"$and": [{"root": root}, {"source": source}]}
+            by_file[(root, source)] = {
+                int(meta["template_index"]): (str(meta.get("doc_id", record_id)), document)
+                for record_id, document, meta in self.store.iter_records(DocumentKind.LOG, where=where)
+                if meta.get("template_index") is not None
+            }
+        return [
+            by_file[(line.root, line.source)].get(index) if index is not None else None
+            for line, index in zip(lines, indexes, strict=True)
+        ]
 
     def stats(self) -> dict[str, Any]:
         """Counts and configuration, for `opsagent stats` and the health endpoint."""

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from opsagent.errors import IngestError
+from opsagent.knowledge.ignore import IgnoreRules
 from opsagent.knowledge.models import DocumentKind
 
 RUNBOOK_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
 LOG_SUFFIXES = {".log", ".jsonl", ".ndjson", ".gz"}
 # Folders that are never knowledge: VCS metadata, virtualenvs, caches.
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".opsagent"}
-# Files that describe a folder rather than an incident; skipped when walking a directory (an explicit
-# file path is still ingested).
-SKIP_FILES = re.compile(r"^(readme|changelog|license|licence|contributing|code_of_conduct)(\.[a-z]+)?$", re.I)
 TIMESTAMPISH = re.compile(
     r"^\s*(\{|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|ts=|time=|level=|"
     r"\d{1,3}(\.\d{1,3}){3} )"
@@ -57,8 +55,14 @@ def _looks_like_log(path: Path) -> bool:
     return bool(lines) and sum(bool(TIMESTAMPISH.match(line)) for line in lines) >= 0.6 * len(lines)
 
 
-def discover(path: Path, forced: DocumentKind | None = None) -> tuple[Path, list[FoundFile], list[str]]:
-    """All ingestible files under a path: (root, files, warnings). A file path is its own one-file set."""
+def discover(
+    path: Path, forced: DocumentKind | None = None, excludes: Sequence[str] = ()
+) -> tuple[Path, list[FoundFile], list[str]]:
+    """All ingestible files under a path: (root, files, warnings). A file path is its own one-file set.
+
+    Walking a folder applies the ignore rules (ignore.py: built-in skips, `.opsagentignore`, `excludes`);
+    a file named explicitly is always ingested.
+    """
     if not path.exists():
         raise IngestError(f"{path} does not exist.")
     root = path.resolve()
@@ -74,7 +78,7 @@ def discover(path: Path, forced: DocumentKind | None = None) -> tuple[Path, list
             )
         return root.parent, [FoundFile(root, root.parent, root.name, kind)], warnings
     files: list[FoundFile] = []
-    for file in _walk(root, warnings):
+    for file in _walk(root, root, IgnoreRules(root, excludes), warnings):
         kind = forced or detect_kind(file)
         if kind is None:
             continue
@@ -82,20 +86,24 @@ def discover(path: Path, forced: DocumentKind | None = None) -> tuple[Path, list
     return root, files, warnings
 
 
-def _walk(root: Path, warnings: list[str]) -> Iterator[Path]:
+def _walk(folder: Path, root: Path, rules: IgnoreRules, warnings: list[str]) -> Iterator[Path]:
     try:
-        entries = sorted(root.iterdir())
+        entries = sorted(folder.iterdir())
     except OSError as exc:  # one unreadable folder must not stop the rest
-        warnings.append(f"skipped folder {root}: {exc.strerror or exc}")
+        warnings.append(f"skipped folder {folder}: {exc.strerror or exc}")
         return
     for entry in entries:
-        if entry.name.startswith(".") or entry.name in SKIP_DIRS or SKIP_FILES.match(entry.name):
+        if entry.name.startswith(".") or entry.name in SKIP_DIRS:
             continue
         # Never follow links: a link could lead out of the tree being ingested.
         if entry.is_symlink():
             continue
-        if entry.is_dir():
-            yield from _walk(entry, warnings)
+        is_dir = entry.is_dir()
+        # Folders already walked were not ignored, so checking this entry alone is enough.
+        if rules.verdict(entry.relative_to(root).as_posix(), is_dir).ignored:
+            continue
+        if is_dir:
+            yield from _walk(entry, root, rules, warnings)
         elif entry.is_file():
             yield entry
 

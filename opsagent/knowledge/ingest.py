@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,9 +27,10 @@ from opsagent.knowledge.files import (
     looks_binary,
     read_text_file,
 )
+from opsagent.knowledge.ignore import IgnoreRules
 from opsagent.knowledge.log_ingest import default_service_from_path, ingest_log_file
 from opsagent.knowledge.logstore import LogLineStore
-from opsagent.knowledge.models import DocumentKind, IngestReport, LogTemplate, RunbookChunk
+from opsagent.knowledge.models import DocumentKind, IngestReport, LogCoverage, LogTemplate, RunbookChunk
 from opsagent.knowledge.roots import nested_roots, place_under_known_root, stored_roots
 from opsagent.knowledge.runbooks import chunk_runbook, parse_runbook, tags_from_path
 from opsagent.knowledge.store import VectorStore
@@ -131,15 +132,25 @@ class Ingestor:
         self.store = store
         self.log_store = log_store
         self.embedder = embedder
+        self._excludes: tuple[str, ...] = ()
 
     def ingest(
-        self, paths: list[Path], *, kind: DocumentKind | None = None, progress: IngestProgress | None = None
+        self,
+        paths: list[Path],
+        *,
+        kind: DocumentKind | None = None,
+        progress: IngestProgress | None = None,
+        excludes: Sequence[str] = (),
     ) -> IngestReport:
-        """Ingest files and directories; returns what happened, including per-file warnings."""
+        """Ingest files and directories; returns what happened, including per-file warnings.
+
+        `excludes` are gitignore-style patterns relative to each folder ingested (`--exclude`).
+        """
         progress = progress or _NoProgress()
         started = time.perf_counter()
         report = IngestReport()
-        plan = [(discover(path, kind), path.resolve().is_dir()) for path in paths]
+        self._excludes = tuple(excludes)
+        plan = [(discover(path, kind, self._excludes), path.resolve().is_dir()) for path in paths]
         progress.start(sum(_size(f.path) for (_, files, _), _ in plan for f in files))
         self._done = 0
         self._changed: set[DocumentKind] = set()
@@ -194,7 +205,8 @@ class Ingestor:
         for batch in pending.values():
             self._flush(batch)
         if is_dir:
-            self._remove_missing(Path(root), files, known, report)
+            rules = IgnoreRules(walked, self._excludes)
+            self._remove_missing(Path(root), files, known, report, rules, prefix)
 
     def _remove_missing(
         self,
@@ -202,10 +214,14 @@ class Ingestor:
         files: list[FoundFile],
         known: dict[DocumentKind, dict[str, tuple[str, set[str]]]],
         report: IngestReport,
+        rules: IgnoreRules,
+        prefix: str = "",
     ) -> None:
-        """Drop what is stored for files that are gone, or that now read as the other kind.
+        """Drop what is stored for files that are gone, now excluded, or now read as the other kind.
 
-        A stored file the walk skipped but that still exists (a README ingested by name) is kept.
+        A stored file that still exists but that only a built-in rule skips (a README at the top,
+        ingested by name) is kept: the user asked for it. One a user rule now excludes
+        (`.opsagentignore`, `--exclude`) is removed.
         """
         present = {(f.source, f.kind) for f in files}
         walked = {f.source for f in files}
@@ -214,9 +230,12 @@ class Ingestor:
                 if (source, doc_kind) in present:
                     continue
                 gone = not (root / source).exists()
-                if gone or source in walked:  # gone, or now read as the other kind
+                relative = source[len(prefix) + 1 :] if prefix else source
+                verdict = rules.ignored(relative)
+                excluded = not gone and verdict.ignored and verdict.by_user
+                if gone or excluded or source in walked:  # gone, excluded, or now read as the other kind
                     self._remove(str(root), source, doc_kind)
-                    report.files_removed += int(gone)
+                    report.files_removed += int(gone or excluded)
 
     def _known_files(self, root: str, kind: DocumentKind, prefix: str) -> dict[str, tuple[str, set[str]]]:
         """source -> (file hash, record ids) for what is stored under a root (and inside prefix)."""
@@ -271,7 +290,7 @@ class Ingestor:
 
     def _runbook_records(self, found: FoundFile, file_hash: str) -> list[tuple[str, str, dict[str, Any]]]:
         text = read_text_file(found.path, self.settings.max_runbook_bytes)
-        runbook = parse_runbook(text, found.source)
+        runbook = parse_runbook(text, found.source, folder=found.root.name)
         chunks = chunk_runbook(
             runbook,
             root=str(found.root),
@@ -301,6 +320,9 @@ class Ingestor:
             progress=on_bytes,
         )
         report.log_lines += result.lines
+        report.log_coverage.append(
+            LogCoverage(source=found.source, lines=result.lines, timestamped=result.timestamped)
+        )
         report.warnings.extend(f"{found.source}: {w}" for w in result.warnings)
         seen: dict[str, int] = {}
         records = []

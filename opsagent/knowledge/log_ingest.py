@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from opsagent.knowledge.logs import LineParser
 from opsagent.knowledge.logstore import LogLineStore, LogRow
 from opsagent.knowledge.models import LogTemplate
+from opsagent.knowledge.multiline import EventAssembler
 from opsagent.knowledge.templates import TemplateMiner
 
 MAX_LINE_CHARS = 16 * 1024
@@ -30,6 +31,9 @@ class LogFileResult(BaseModel):
 
     templates: list[LogTemplate]
     lines: int = Field(description="Non-blank lines parsed and stored.")
+    timestamped: int = Field(
+        default=0, description="Lines with a timestamp (their own, or their multi-line event's)."
+    )
     bytes: int = Field(description="Bytes read from disk (the compressed size for gzip files).")
     warnings: list[str] = Field(default_factory=list)
 
@@ -152,21 +156,33 @@ def ingest_log_file(
             reference = None
     parser = LineParser(default_service=default_service, default_year=default_year, reference=reference)
 
+    events = EventAssembler(miner)
+    dated = [0]  # lines with a timestamp, their own or their event's
+
     def rows() -> Iterator[LogRow]:
         parse = parser.parse
-        add = miner.add
+        feed = events.feed
+        head = events.head
+        count = 0  # stored rows with a timestamp (a journald record's fields get it from their record)
         for line_no, text in iter_raw_lines(path, stats=stats, progress=progress):
             p = parse(line_no, text)
-            yield (
-                line_no,
-                p.ts,
-                p.level,
-                p.service,
-                add(p.message, line_no, p.ts, p.level, p.service, text),
-                text,
-            )
+            if p.continued or events.busy:
+                for row in feed(p):
+                    if row[1] is not None:
+                        count += 1
+                    yield row
+            elif (done := head(p)) is not None:  # one-line events: no generator per line
+                if done[1] is not None:
+                    count += 1
+                yield done
+        for row in events.flush():
+            if row[1] is not None:
+                count += 1
+            yield row
+        dated[0] = count
 
-    lines = store.replace_source(root, source, rows())
+    lines = store.replace_source(root, source, rows(), timestamped=lambda: dated[0])
+    timestamped = dated[0]
     warnings = []
     if stats.error:
         warnings.append(stats.error)
@@ -174,6 +190,11 @@ def ingest_log_file(
         warnings.append(f"{stats.truncated} line(s) longer than {MAX_LINE_CHARS} characters were truncated")
     if stats.bad_utf8:
         warnings.append(f"{stats.bad_utf8} line(s) had invalid UTF-8, replaced by U+FFFD")
+    if lines and timestamped * 10 < lines * 9:  # under 90% dated: time windows will miss lines
+        warnings.append(
+            f"{lines - timestamped} of {lines} lines have no timestamp ({timestamped / lines:.0%} dated): "
+            "their format was not recognised; time-window search and triage will not see them"
+        )
     if miner.overflowed:
         warnings.append(
             f"more than {miner.max_templates} distinct line shapes: {miner.overflowed} line(s) were "
@@ -182,6 +203,7 @@ def ingest_log_file(
     return LogFileResult(
         templates=miner.templates(source=source, root=root),
         lines=lines,
+        timestamped=timestamped,
         bytes=stats.bytes_read,
         warnings=warnings,
     )

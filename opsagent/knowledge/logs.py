@@ -1,51 +1,47 @@
-"""Log line parsing: raw text line -> ``ParsedLine`` (timestamp, level, service, message).
+"""Log line parsing: raw text line -> ``ParsedLine`` (timestamp, level, service, component, message).
 
-Reading files (bounded buffer, gzip, bad UTF-8, overlong lines) lives in ``log_ingest.py``. Shapes:
-JSON lines, logfmt, syslog (RFC 3164 and 5424), PostgreSQL, nginx access / error, klog, ISO-8601
-(optionally bracketed) prefixed lines, anything else as plain text. Dispatch is on the first character
-so a line pays for at most a couple of precompiled regexes; no pydantic here: this runs once per line.
+Reading files (bounded buffer, gzip, bad UTF-8, overlong lines) lives in ``log_ingest.py``; the many
+plain-text header shapes live in ``logformats.py``. Here: JSON lines, logfmt, syslog (RFC 3164 and 5424),
+PostgreSQL, nginx access / error, klog, ISO-8601 (optionally bracketed) prefixed lines, dispatch to the
+other formats, and multi-line events. Dispatch is on the first characters so a line pays for at most a
+couple of precompiled regexes; no pydantic here: this runs once per line.
+
+``message`` is the body only (no date, level, pid, thread or logger): it is what the template miner sees.
+A line without a header of its own is a *continuation* of the event above (stack frames, tracebacks, Go
+goroutine dumps, wrapped text) when it looks like one or when most lines so far carried a timestamp;
+it then inherits the event's timestamp, level and service. Other header-less lines stay undated.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
-_json_loads: Callable[[str], Any]
-try:  # orjson parses ~4x faster than json; chromadb already depends on it, but work without it
-    from orjson import loads as _json_loads
-except ImportError:  # pragma: no cover - only without orjson
-    _json_loads = json.loads
+from opsagent.knowledge import logformats as fmt
+from opsagent.knowledge.logformats import (
+    ISO,
+    LEVEL_UPPER,
+    LEVELS,
+    MONTHS,
+    Fields,
+    iso_epoch,
+    normalize_level,
+    split_level,
+    ymd_epoch,
+)
+from opsagent.knowledge.logrecords import LOGFMT_HEAD, epoch_from_value, json_record, logfmt_record
+
+__all__ = ["LineParser", "ParsedLine", "normalize_level", "parse_line", "split_level"]
 
 _EPOCH = datetime(1970, 1, 1)
 
-_LEVELS: dict[str, str] = {
-    "trace": "trace", "trc": "trace", "finest": "trace", "finer": "trace",
-    "debug": "debug", "dbg": "debug", "fine": "debug", "verbose": "debug",
-    "debug1": "debug", "debug2": "debug", "debug3": "debug", "debug4": "debug", "debug5": "debug",
-    "info": "info", "inf": "info", "information": "info", "informational": "info", "notice": "info",
-    "log": "info",
-    "warn": "warn", "warning": "warn", "wrn": "warn",
-    "error": "error", "err": "error", "eror": "error", "severe": "error",
-    "fatal": "fatal", "panic": "fatal", "emerg": "fatal", "emergency": "fatal", "dpanic": "fatal",
-    "critical": "critical", "crit": "critical", "alert": "critical",
-}  # fmt: skip
-# pino / bunyan numeric levels
-_NUMERIC_LEVELS = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
+_LEVELS = LEVELS
 # syslog severity = PRI % 8
 _SYSLOG_SEVERITY = ("fatal", "critical", "critical", "error", "warn", "info", "info", "debug")
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+_MONTHS = MONTHS
 _KLOG_LEVELS = {"I": "info", "W": "warn", "E": "error", "F": "fatal"}
 _PG_CONTINUATION = frozenset({"DETAIL", "HINT", "STATEMENT", "CONTEXT", "QUERY", "LOCATION"})
 
-_ISO = re.compile(
-    r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?)\s?(Z|[+-]\d\d(?::?\d\d)?|UTC|GMT)?\]?[\s,|]*"
-)
 _PG = re.compile(
     r"\[(\d+)\](?:-\d+)?\s+(?:\S+\s+)??(LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|"
     r"DETAIL|HINT|STATEMENT|CONTEXT|QUERY|LOCATION):\s+(.*)",
@@ -59,43 +55,50 @@ _ACCESS = re.compile(
 )
 _SYSLOG = re.compile(
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.\d+)? "
-    r"(\S+) ([^\s:\[]+)(?:\[\d+\])?: ?(.*)",
+    r"(\S+) ([^\s:\[]+)(?:\[\d*\])?(?: \([^)]*\))?: ?(.*)",  # macOS adds ` (<address>)` after the pid
     re.S,
 )
 _RFC5424 = re.compile(r"(\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\]) ?(.*)", re.S)
 _PRI = re.compile(r"<(\d{1,3})>(?:1 )?")
 _KLOG = re.compile(r"([IWEF])(\d\d)(\d\d) (\d\d):(\d\d):(\d\d)(\.\d+)?\s+\d+ [^\]]*\] (.*)", re.S)
-_LOGFMT_HEAD = re.compile(r"[A-Za-z_][\w.\-]*=")
-_LOGFMT_PAIR = re.compile(r'([\w.\-@]+)=("(?:[^"\\]|\\.)*"|\S*)')
-# A level word right at the start of the text: `ERROR msg`, `[warn] msg`, `<info>`, `error:`.
-_LEVEL_FIRST = re.compile(r"[\s\-|:]*[\[(<]?([A-Za-z]{3,13}[1-5]?)[\])>]?(?::|\s|$)")
-# Upper-case level words anywhere in the head: `2026-.. - app - ERROR - msg`, spring's `  INFO 1 --- `.
-_LEVEL_UPPER = re.compile(
-    r"\b(TRACE|DEBUG|INFO|NOTICE|WARNING|WARN|ERROR|ERR|FATAL|PANIC|CRITICAL|CRIT|SEVERE|EMERG|ALERT)\b"
+_Fields = Fields  # (ts, level, service, component, message) as found by one format's parser
+
+# A header-less line that continues the event above: indented, a Java/Python/Go trace line, or an
+# exception name (`java.lang.IllegalStateException: x`, `ValueError: x`; CamelCase so `Error: x` is not).
+_CONTINUATION = re.compile(
+    r"[ \t]|at [\w$.<>]+\(|Caused by:|Suppressed:|\.\.\. \d+ (?:more|common)|Traceback \(|"
+    r"During handling of|The above exception|goroutine \d+ \[|\[signal |created by |exit status \d|"
+    r"(?:[\w$]+\.)*[A-Z][a-z][\w$]*(?:Error|Exception|Throwable|Exit|Interrupt)\b:?"
 )
-_LEVEL_HEAD_CHARS = 80
-_PLAIN_LEVEL_WORDS = frozenset(("trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"))
-
-_TS_KEYS = ("ts", "time", "timestamp", "@timestamp", "t", "date", "datetime", "eventTime")
-_LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "log.level", "loglevel", "@l")
-_MSG_KEYS = ("msg", "message", "log", "event", "MESSAGE", "@m", "text")
-_SERVICE_KEYS = ("service", "service.name", "app", "application", "component", "logger", "logger_name")
-# Other keys worth keeping next to the message: they carry the "why" of an error line.
-_EXTRA_KEYS = ("error", "err", "exception", "exc_info", "reason", "status", "status_code")
-_BOOKKEEPING = frozenset(_TS_KEYS + _LEVEL_KEYS + _SERVICE_KEYS)
-
-_T = TypeVar("_T")
-# (ts, level, service, message) as found by one format's parser
-_Fields = tuple[float | None, str | None, str | None, str]
+# Inside a trace, Go's frame lines (`main.main()`, `net/http.(*conn).serve(0xc0001)`) have no indent.
+_TRACE_FRAME = re.compile(r"[\w./*()\[\]$-]+\(.*\)\s*$")
+_TRACE_START = re.compile(
+    r"\s*(?:at |Traceback|goroutine |Caused by|\[signal )|(?:[\w$]+\.)*[A-Z][a-z]\w*(?:Error|Exception)"
+)
+_JOURNAL_FIELD = re.compile(r"(__CURSOR|__REALTIME_TIMESTAMP|[A-Z_][A-Z0-9_]*)=(.*)", re.S)
+_PANIC = ("panic: ", "fatal error: ")  # a Go runtime crash: its goroutine dump follows
 
 
 class ParsedLine:
-    """One parsed log line; a plain slotted class because one is made per line."""
+    """One parsed log line; a plain slotted class because one is made per line.
 
-    __slots__ = ("line_no", "ts", "level", "service", "message", "text")
+    `continued` marks a line without a header of its own that belongs to the event above (it then
+    carries that event's ts, level and service); `component` is the logger / tag / program part of the
+    header (`org.apache.hadoop.ipc.Server`, `WindowManager`), kept apart from the file's service.
+    """
+
+    __slots__ = ("line_no", "ts", "level", "service", "message", "text", "component", "continued")
 
     def __init__(
-        self, line_no: int, ts: float | None, level: str | None, service: str | None, message: str, text: str
+        self,
+        line_no: int,
+        ts: float | None,
+        level: str | None,
+        service: str | None,
+        message: str,
+        text: str,
+        component: str | None = None,
+        continued: bool = False,
     ) -> None:
         self.line_no = line_no
         self.ts = ts
@@ -103,99 +106,21 @@ class ParsedLine:
         self.service = service
         self.message = message
         self.text = text
+        self.component = component
+        self.continued = continued
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__[:-1])
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__ if name != "text")
         return f"ParsedLine({fields})"
 
 
-def normalize_level(value: object) -> str | None:
-    """Map a level name or number (WARNING, ERR, 50, PANIC) to trace/debug/info/warn/error/fatal/critical."""
-    if isinstance(value, str):
-        return _LEVELS.get(value.strip().lower())
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _NUMERIC_LEVELS.get(int(value))
-    return None
-
-
-def _iso_epoch(stamp: str, tz: str | None) -> float | None:
-    """Epoch seconds of `YYYY-MM-DD[T ]HH:MM:SS[.frac]` plus an optional zone; naive means UTC."""
-    try:
-        seconds = (datetime.fromisoformat(stamp) - _EPOCH).total_seconds()
-    except ValueError:
-        return None
-    if tz and tz[0] in "+-":
-        sign = -1 if tz[0] == "+" else 1  # 03:00+02:00 is 01:00 UTC
-        digits = tz[1:].replace(":", "")
-        seconds += sign * (int(digits[:2]) * 3600 + (int(digits[2:4]) * 60 if len(digits) >= 4 else 0))
-    return seconds
-
-
-def _ymd_epoch(year: int, month: int, day: int, hh: str, mm: str, ss: str) -> float | None:
-    try:
-        return (datetime(year, month, day, int(hh), int(mm), int(ss)) - _EPOCH).total_seconds()
-    except ValueError:
-        return None
-
-
-def _epoch_from_value(value: Any) -> float | None:
-    """A JSON timestamp: an ISO string or epoch seconds / milliseconds / micro- / nanoseconds."""
-    if isinstance(value, str):
-        m = _ISO.match(value)
-        if m is not None:
-            return _iso_epoch(m.group(1), m.group(2))
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            v = float(value)
-        except OverflowError:  # a JSON integer beyond float range
-            return None
-        if not math.isfinite(v):
-            return None
-        while v > 1e11:  # milliseconds, microseconds, nanoseconds since the epoch
-            v /= 1000.0
-        return v
-    return None
-
-
-def split_level(text: str) -> tuple[str | None, str]:
-    """(level, rest): a level word at the start (then dropped) or an upper-case one in the first 80 chars."""
-    m = _LEVEL_FIRST.match(text)
-    if m is not None:
-        word = m.group(1)
-        level = _LEVELS.get(word.lower())
-        # `Log rotated`, `alert fired`: ordinary words unless written like a level (upper case)
-        if level is not None and (word.isupper() or word.lower() in _PLAIN_LEVEL_WORDS):
-            return level, text[m.end() :]
-    m = _LEVEL_UPPER.search(text, 0, _LEVEL_HEAD_CHARS)
-    if m is None:
-        return None, text
-    level = _LEVELS[m.group(1).lower()]
-    if text.startswith((" - ", " | "), m.end()):  # `- name - ERROR - msg`: drop the constant prefix
-        return level, text[m.end() + 3 :]
-    return level, text
-
-
-def _first(obj: dict[str, Any], keys: tuple[str, ...], convert: Callable[[Any], _T | None]) -> _T | None:
-    """The first of `keys` in `obj` whose value converts to something."""
-    for key in keys:
-        if key in obj:
-            value = convert(obj[key])
-            if value is not None:
-                return value
-    return None
-
-
-def _compact(value: Any, limit: int = 300) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":"))
-    return text if len(text) <= limit else text[:limit] + "…"
+_ymd_epoch = ymd_epoch
+_iso_epoch = iso_epoch
+_ISO = ISO
 
 
 class LineParser:
-    """Turns raw lines into ParsedLine; holds per-file defaults and the previous line for continuations."""
+    """Turns raw lines into ParsedLine; holds per-file defaults and the open event for continuations."""
 
     def __init__(
         self,
@@ -208,79 +133,183 @@ class LineParser:
         self.default_service = default_service
         self._now = datetime.fromtimestamp(reference, UTC) if reference is not None else datetime.now(UTC)
         self._now = self._now.replace(tzinfo=None)
+        self._now_epoch = (self._now - _EPOCH).total_seconds()
         self._fixed_year = default_year is not None
         self._year = default_year if default_year is not None else self._now.year
+        # The latest full date in this file: year-less stamps next to it take over its year.
+        self._context_stamp: str | None = None
         self._prev_ts: float | None = None
         self._prev_level: str | None = None
         self._prev_service: str | None = None
+        self._prev_component: str | None = None
+        self._prev_message = ""
+        self._journal = False  # `journalctl -o export`: one KEY=VALUE per line, records from __CURSOR=
+        self._in_trace = False  # the open event has a stack trace / goroutine dump under way
+        self._stamped = 0
+        self._yearless = self._syslog_year_epoch
+
+    @property
+    def stamped_lines(self) -> int:
+        """Lines that carried a timestamp of their own so far."""
+        return self._stamped
 
     def parse(self, line_no: int, text: str) -> ParsedLine:
         """Parse one line (never raises: unknown shapes become plain text with whatever was found)."""
         c = text[0]
         got: _Fields | None = None
         if c == "{":
-            got = self._json(text)
+            got = json_record(text)
         elif "0" <= c <= "9":
-            got = self._digit(text)
+            got = self._iso(text) if text[4:5] == "-" else self._digit(text)
         elif c == "<":
             got = self._pri(text)
         elif c == "[":
-            m = _ISO.match(text)
-            if m is not None:
-                rest = text[m.end() :]
-                level, rest = split_level(rest)
-                got = _iso_epoch(m.group(1), m.group(2)), level, None, rest
+            got = self._bracket(text)
         elif c in "JFMASOND" and text[3:4] == " " and text[:3] in _MONTHS:
             got = self._syslog(text, 0)
         elif c in "IWEF" and text[1:2].isdigit():
             got = self._klog(text)
-        if got is None and c.isalpha() and _LOGFMT_HEAD.match(text) is not None:
-            got = self._logfmt(text)
+        if got is None and (c == "-" or "A" <= c <= "Z"):
+            got = fmt.labelled(text, self._yearless) or fmt.python_basic(text)
+        if got is None and (c == "_" or self._journal) and (field := _JOURNAL_FIELD.match(text)):
+            return self._journal_field(line_no, text, field.group(1), field.group(2))
+        if got is None and c.isalpha() and LOGFMT_HEAD.match(text) is not None:
+            got = logfmt_record(text)
+        if got is None and c not in " \t":
+            found = fmt.generic(text, self._yearless)
+            if found is not None:
+                got = self._with_tail(found[0], found[1])
         if got is None:
+            # Line numbers count the lines before this one (blank ones too, which only makes the
+            # "most lines are dated" rule stricter); the first line has no event to continue.
+            if line_no > 1 and (
+                c in " \t"
+                or _CONTINUATION.match(text) is not None
+                or (self._in_trace and _TRACE_FRAME.match(text) is not None)
+                or self._stamped * 2 > line_no - 1  # most lines are dated: a header-less one is wrapped
+            ):
+                if not self._in_trace and (
+                    _TRACE_START.match(text) is not None or self._prev_message.startswith(_PANIC)
+                ):
+                    self._in_trace = True
+                return ParsedLine(
+                    line_no,
+                    self._prev_ts,
+                    self._prev_level,
+                    self._prev_service,
+                    text.strip(),
+                    text,
+                    self._prev_component,
+                    True,
+                )
             level, message = split_level(text) if c not in " \t" else (None, text)
-            got = None, level, None, message
-        ts, level, service, message = got
-        if ts is None:
-            # A line without its own timestamp (stack frame, wrapped message) belongs to the entry above.
-            ts = self._prev_ts
-            if level is None:
-                level = self._prev_level
-            if service is None:
-                service = self._prev_service
-        else:
-            self._prev_ts = ts
-            self._prev_level = level
+            got = None, level, None, None, message
+        ts, level, service, component, message = got
+        if ts is not None:
+            self._stamped += 1
         if service is None:
             service = self.default_service
-        self._prev_service = service
-        return ParsedLine(line_no, ts, level, service, message.strip(), text)
+        self._in_trace = False
+        self._prev_message = message
+        self._prev_ts, self._prev_level = ts, level
+        self._prev_service, self._prev_component = service, component
+        return ParsedLine(line_no, ts, level, service, message.strip(), text, component)
+
+    def _journal_field(self, line_no: int, text: str, key: str, value: str) -> ParsedLine:
+        """A `journalctl -o export` line: `__CURSOR=` opens a record, later fields continue it."""
+        if key == "__CURSOR":
+            self._journal = True
+            self._prev_ts, self._prev_level, self._prev_service = None, None, self.default_service
+            return ParsedLine(line_no, None, None, self.default_service, "", text)
+        message = ""
+        if key == "__REALTIME_TIMESTAMP" and value.isdigit():
+            self._prev_ts = int(value) / 1e6
+            self._stamped += 1
+        elif key == "PRIORITY" and value.isdigit() and int(value) < 8:
+            self._prev_level = _SYSLOG_SEVERITY[int(value)]
+        elif key == "SYSLOG_IDENTIFIER" or (key == "_SYSTEMD_UNIT" and self._prev_service is None):
+            self._prev_service = value.removesuffix(".service")
+        elif key == "MESSAGE":
+            message = value
+        ts, level, service = self._prev_ts, self._prev_level, self._prev_service
+        return ParsedLine(line_no, ts, level, service, message, text, None, True)
+
+    def _with_tail(self, ts: float | None, rest: str) -> _Fields:
+        """Fields of `<timestamp> <rest>`: a pid/level/thread/logger tail, else a level word anywhere."""
+        tail = fmt.split_tail(rest)
+        if tail is not None:
+            return ts, tail[0], None, tail[1], tail[2]
+        level, rest = split_level(rest)
+        return ts, level, None, None, rest
 
     def _digit(self, text: str) -> _Fields | None:
+        c4 = text[4:5]
+        if c4 == "-":
+            return self._iso(text)
+        if c4 == "/":
+            m = _NGINX_ERROR.match(text)
+            if m is not None:
+                year, month, day, hms, lvl, msg = m.groups()
+                ts = _iso_epoch(f"{year}-{month}-{day} {hms}", None)
+                return ts, _LEVELS.get(lvl.lower()), self.default_service or "nginx", None, msg
+        if c4 == "/" or text[2:3] == "/":
+            slash = fmt.slash_date(text)
+            if slash is not None:
+                return self._with_tail(*slash)
+        if text[2:3] == "-":
+            return fmt.android(text, self._yearless)
+        if text[8:9] == "-":
+            return fmt.compact(text)
+        if text[6:7] == " " and text[13:14] == " ":
+            hdfs = fmt.hdfs(text)
+            if hdfs is not None:
+                return self._with_tail(*hdfs)
+        if "." in text[1:4]:
+            m = _ACCESS.match(text)
+            if m is not None:
+                return self._access(m)
+        if ":" in text[1:8]:
+            got = fmt.redis(text)
+            if got is not None:
+                return got
+        epoch = fmt.epoch_prefix(text)
+        if epoch is not None:
+            return self._with_tail(*epoch)
+        return fmt.hpc(text)
+
+    def _iso(self, text: str) -> _Fields | None:
+        m = _ISO.match(text)
+        if m is None:
+            return None
+        stamp = m.group(1)
+        self._context_stamp = stamp
+        ts = _iso_epoch(stamp, m.group(2))
+        rest = text[m.end() :]
+        pg = _PG.match(rest)
+        if pg is not None:
+            tag = pg.group(2)
+            level = None if tag in _PG_CONTINUATION else _LEVELS.get(tag.lower())
+            if level is None and tag in _PG_CONTINUATION:
+                level = self._prev_level
+            return ts, level, self.default_service or "postgres", None, f"{tag}: {pg.group(3)}"
+        tail = fmt.split_tail(rest)
+        if tail is not None:
+            return ts, tail[0], None, tail[1], tail[2]
+        sl = _SYSLOG_REST.match(rest)
+        if sl is not None and not LEVEL_UPPER.match(rest):
+            return ts, split_level(sl.group(3))[0], sl.group(2), None, sl.group(3)
+        level, rest = split_level(rest)
+        return ts, level, None, None, rest
+
+    def _bracket(self, text: str) -> _Fields | None:
         m = _ISO.match(text)
         if m is not None:
-            ts = _iso_epoch(m.group(1), m.group(2))
-            rest = text[m.end() :]
-            pg = _PG.match(rest)
-            if pg is not None:
-                tag = pg.group(2)
-                level = None if tag in _PG_CONTINUATION else _LEVELS.get(tag.lower())
-                if level is None and tag in _PG_CONTINUATION:
-                    level = self._prev_level
-                return ts, level, self.default_service or "postgres", f"{tag}: {pg.group(3)}"
-            sl = _SYSLOG_REST.match(rest)
-            if sl is not None and not _LEVEL_UPPER.match(rest):
-                return ts, split_level(sl.group(3))[0], sl.group(2), sl.group(3)
-            level, rest = split_level(rest)
-            return ts, level, None, rest
-        m = _ACCESS.match(text)
-        if m is not None:
-            return self._access(m)
-        m = _NGINX_ERROR.match(text)
-        if m is not None:
-            year, month, day, hms, lvl, msg = m.groups()
-            ts = _iso_epoch(f"{year}-{month}-{day} {hms}", None)
-            return ts, _LEVELS.get(lvl.lower()), self.default_service or "nginx", msg
-        return None
+            self._context_stamp = m.group(1)
+            return self._with_tail(_iso_epoch(m.group(1), m.group(2)), text[m.end() :])
+        got = fmt.bracketed(text, self._yearless)
+        if got is not None and got[1] is None and got[3] is None:  # `[stamp] LEVEL msg`: split the tail
+            return self._with_tail(got[0], got[4])
+        return got
 
     def _access(self, m: re.Match[str]) -> _Fields:
         _ip, day, mon, year, hh, mi, ss, tz, request, status = m.groups()
@@ -294,11 +323,13 @@ class LineParser:
         parts = request.split(" ")
         if len(parts) == 3:  # drop the query string: it is variable and its keys rarely matter for shape
             request = f"{parts[0]} {parts[1].split('?', 1)[0]} {parts[2]}"
-        return ts, level, self.default_service or "nginx", f'"{request}" {status}'
+        return ts, level, self.default_service or "nginx", None, f'"{request}" {status}'
 
     def _syslog_year_epoch(self, month: int, day: int, hh: str, mm: str, ss: str) -> float | None:
+        if self._context_stamp is not None and not self._fixed_year:
+            return _ymd_epoch(int(self._context_stamp[:4]), month, day, hh, mm, ss)
         ts = _ymd_epoch(self._year, month, day, hh, mm, ss)
-        if ts is not None and not self._fixed_year and ts > (self._now - _EPOCH).total_seconds() + 86400:
+        if ts is not None and not self._fixed_year and ts > self._now_epoch + 86400:
             ts = _ymd_epoch(self._year - 1, month, day, hh, mm, ss)  # December lines read in January
         return ts
 
@@ -312,9 +343,9 @@ class LineParser:
         # journald/syslog often wraps another format: klog (kubelet) or logfmt (containerd).
         if level is None and msg[:1] in "IWEF" and msg[1:2].isdigit() and (k := _KLOG.match(msg)):
             level, msg = _KLOG_LEVELS[k.group(1)], k.group(8)
-        elif level is None and "level=" in msg and (inner := self._logfmt(msg)) is not None:
+        elif level is None and "level=" in msg and (inner := logfmt_record(msg)) is not None:
             level = inner[1]
-        return ts, level, prog, msg
+        return ts, level, prog, None, msg
 
     def _pri(self, text: str) -> _Fields | None:
         p = _PRI.match(text)
@@ -327,12 +358,12 @@ class LineParser:
             if m is None:
                 return None
             stamp, _host, app, _procid, _msgid, _sd, msg = m.groups()
-            ts = _epoch_from_value(stamp)
-            return ts, severity, None if app == "-" else app, msg
+            ts = epoch_from_value(stamp)
+            return ts, severity, None if app == "-" else app, None, msg
         got = self._syslog(text, pos)
         if got is None:
             return None
-        return got[0], severity, got[2], got[3]
+        return got[0], severity, got[2], None, got[4]
 
     def _klog(self, text: str) -> _Fields | None:
         m = _KLOG.match(text)
@@ -342,64 +373,7 @@ class LineParser:
         ts = self._syslog_year_epoch(int(month), int(day), hh, mm, ss)
         if ts is not None and frac:
             ts += float(frac)
-        return ts, _KLOG_LEVELS[lvl], None, msg
-
-    def _json(self, text: str) -> _Fields | None:
-        try:
-            obj = _json_loads(text)
-        except ValueError:
-            return None
-        if not isinstance(obj, dict):
-            return None
-        return self._structured(obj)
-
-    def _logfmt(self, text: str) -> _Fields | None:
-        pairs = _LOGFMT_PAIR.findall(text)
-        if len(pairs) < 2:
-            return None
-        obj = {k: (v[1:-1].replace('\\"', '"') if v[:1] == '"' and len(v) > 1 else v) for k, v in pairs}
-        ts, level, service, message = self._structured(obj)
-        if not any(k in obj for k in _MSG_KEYS):
-            message = text  # key=value only: the whole line is the message
-        return ts, level, service, message
-
-    def _structured(self, obj: dict[str, Any]) -> _Fields:
-        ts = _first(obj, _TS_KEYS, _epoch_from_value)
-        level = _first(obj, _LEVEL_KEYS, normalize_level)
-        if level is None and isinstance(obj.get("log"), dict):  # ECS: {"log": {"level": "error"}}
-            level = normalize_level(obj["log"].get("level"))
-        service = None
-        for key in _SERVICE_KEYS:
-            value = obj.get(key)
-            if isinstance(value, dict):  # ECS: {"service": {"name": ...}}
-                value = value.get("name")
-            if isinstance(value, str) and value:
-                service = value
-                break
-        if service is None:
-            k8s = obj.get("kubernetes")
-            if isinstance(k8s, dict) and isinstance(k8s.get("container_name"), str):
-                service = k8s["container_name"]
-            elif isinstance(obj.get("kubernetes.container_name"), str):
-                service = obj["kubernetes.container_name"]
-        message = ""
-        for key in _MSG_KEYS:
-            value = obj.get(key)
-            if isinstance(value, str):
-                message = value
-                if key == "log":  # docker json-file: the payload is itself a log line
-                    message = value.rstrip("\n")
-                    if level is None:
-                        level = split_level(message)[0]
-                break
-        extras = [f"{k}={_compact(obj[k])}" for k in _EXTRA_KEYS if k in obj and obj[k] not in (None, "")]
-        if extras:
-            message = f"{message} {' '.join(extras)}" if message else " ".join(extras)
-        if not message:  # no message key at all: the remaining fields are the message
-            message = " ".join(f"{k}={_compact(v, 80)}" for k, v in obj.items() if k not in _BOOKKEEPING)[
-                :2000
-            ]
-        return ts, level, service, message
+        return ts, _KLOG_LEVELS[lvl], None, None, msg
 
 
 def parse_line(

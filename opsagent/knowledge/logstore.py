@@ -1,8 +1,9 @@
 """SQLite store of raw log lines for keyword (FTS5) and time-window search.
 
-Layout (schema v1, ``PRAGMA user_version``; migrations are forward-only):
+Layout (schema v2, ``PRAGMA user_version``; migrations are forward-only):
 
-* ``log_sources(id, root, source, lines)``: one row per ingested file.
+* ``log_sources(id, root, source, lines, timestamped)``: one row per ingested file; ``timestamped``
+  counts its lines with a timestamp (v2; NULL for files ingested before).
 * ``log_lines(id, ts, level, service, template_id, text)`` where ``id = source_id << 32 | line_no``.
   Packing the file into the rowid instead of repeating root/source strings on every row saves ~100
   bytes a line, makes "all lines of a file" one contiguous rowid range (delete/replace without an
@@ -27,7 +28,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from opsagent.errors import StoreError
 from opsagent.knowledge.logs import normalize_level
 from opsagent.knowledge.models import LogLine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BATCH_ROWS = 10_000
 _LINE_BITS = 32
 _LINE_MASK = (1 << _LINE_BITS) - 1
@@ -66,6 +67,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE VIRTUAL TABLE log_lines_fts USING fts5(
             text, content='log_lines', content_rowid='id', detail=full, columnsize=0
         )""",
+    ),
+    (  # v2: how many of a file's lines carry a timestamp (NULL: ingested before v2, re-ingest to know)
+        "ALTER TABLE log_sources ADD COLUMN timestamped INTEGER",
     ),
 )
 
@@ -132,8 +136,14 @@ class LogLineStore:
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def replace_source(self, root: str, source: str, rows: Iterable[LogRow]) -> int:
-        """Atomically replace a file's lines by `rows` (streamed in batches); returns the lines stored."""
+    def replace_source(
+        self, root: str, source: str, rows: Iterable[LogRow], *, timestamped: Callable[[], int] | None = None
+    ) -> int:
+        """Atomically replace a file's lines by `rows` (streamed in batches); returns the lines stored.
+
+        `timestamped`, called once the rows are consumed, tells how many carried a timestamp; it is kept
+        on the file's row for `opsagent stats` (NULL when not given).
+        """
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -166,7 +176,10 @@ class LogLineStore:
                         raise ValueError("log rows must come in increasing line number order")
                     last_indexed = top
                     total += inserted
-                conn.execute("UPDATE log_sources SET lines = ? WHERE id = ?", (total, sid))
+                dated = timestamped() if timestamped is not None else None
+                conn.execute(
+                    "UPDATE log_sources SET lines = ?, timestamped = ? WHERE id = ?", (total, dated, sid)
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -332,6 +345,14 @@ class LogLineStore:
                 params.extend((sid << _LINE_BITS, (sid << _LINE_BITS) | _LINE_MASK))
         return joins + (" WHERE " + " AND ".join(where) if where else ""), params
 
+    def timestamp_coverage(self) -> list[tuple[str, str, int, int | None]]:
+        """(root, source, lines, lines with a timestamp or None if unknown) of every stored file."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT root, source, lines, timestamped FROM log_sources ORDER BY root, source"
+            )
+            return [(str(r), str(s), int(n), None if t is None else int(t)) for r, s, n, t in rows.fetchall()]
+
     def sources(self) -> list[tuple[str, str, int]]:
         """(root, source, lines) of every stored file."""
         with self._lock:
@@ -348,3 +369,70 @@ class LogLineStore:
                 self._conn.execute("PRAGMA optimize")
             finally:
                 self._conn.close()
+
+    # --- from a template to its lines (`opsagent logs --template`, `logs --json`) ---
+
+    def template_lines(
+        self,
+        root: str,
+        source: str,
+        template_id: int,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 50,
+    ) -> tuple[list[LogLine], int]:
+        """Lines of one file mined into template `template_id` (file order, at most `limit`), and how many."""
+        with self._lock:
+            sid = self._source_id(root, source, create=False)
+            if sid is None:
+                return [], 0
+            base = sid << _LINE_BITS
+            # One file's rowid range: no index on template_id needed, the scan stays inside the file.
+            where = "id BETWEEN ? AND ? AND template_id = ?"
+            params: list[Any] = [base, base | _LINE_MASK, template_id]
+            if since is not None:
+                where += " AND ts >= ?"
+                params.append(since)
+            if until is not None:
+                where += " AND ts <= ?"
+                params.append(until)
+            total = int(
+                self._conn.execute(f"SELECT count(*) FROM log_lines WHERE {where}", params).fetchone()[0]
+            )
+            rows = self._conn.execute(
+                f"SELECT id, ts, level, service, text FROM log_lines WHERE {where} ORDER BY id LIMIT ?",
+                (*params, max(0, limit)),
+            ).fetchall()
+        lines = [
+            LogLine(
+                source=source, root=root, line_no=rid & _LINE_MASK, ts=ts, level=lvl, service=svc, text=body
+            )
+            for rid, ts, lvl, svc, body in rows
+        ]
+        return lines, total
+
+    def template_ids(self, lines: Sequence[LogLine]) -> list[int | None]:
+        """The template id (index in its file's mined list) of each line; None where a line has none."""
+        with self._lock:
+            sids: dict[tuple[str, str], int | None] = {}
+            for line in lines:
+                key = (line.root, line.source)
+                if key not in sids:
+                    sids[key] = self._source_id(line.root, line.source, create=False)
+            rowids = [
+                (sid << _LINE_BITS) | line.line_no
+                for line in lines
+                if (sid := sids[(line.root, line.source)]) is not None
+            ]
+            found: dict[int, int | None] = {}
+            for start in range(0, len(rowids), 500):  # stay under SQLite's bound-parameter limit
+                chunk = rowids[start : start + 500]
+                sql = f"SELECT id, template_id FROM log_lines WHERE id IN ({', '.join('?' * len(chunk))})"
+                found.update(self._conn.execute(sql, chunk).fetchall())
+        result: list[int | None] = []
+        for line in lines:
+            sid = sids[(line.root, line.source)]
+            value = found.get((sid << _LINE_BITS) | line.line_no) if sid is not None else None
+            result.append(int(value) if value is not None else None)
+        return result

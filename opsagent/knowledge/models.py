@@ -111,6 +111,19 @@ class SearchHit(BaseModel):
     last_seen: float | None = None
 
 
+class LogCoverage(BaseModel):
+    """How many of one log file's lines got a timestamp (continuation lines count with their event)."""
+
+    source: str
+    lines: int
+    timestamped: int
+
+    @property
+    def fraction(self) -> float:
+        """Share of lines with a timestamp (0.0 for an empty file)."""
+        return self.timestamped / self.lines if self.lines else 0.0
+
+
 class IngestReport(BaseModel):
     """What one `ingest` run did; printed by the CLI and returned by the API."""
 
@@ -122,5 +135,8 @@ class IngestReport(BaseModel):
     chunks_added: int = 0
     templates_added: int = 0
     log_lines: int = 0
+    log_coverage: list[LogCoverage] = Field(
+        default_factory=list, description="Per log file ingested in this run: lines with a timestamp."
+    )
     warnings: list[str] = Field(default_factory=list)
     seconds: float = 0.0

@@ -22,6 +22,9 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*)$")
 FENCE = re.compile(r"^\s*(```|~~~)")
 # Directory names that say nothing about a runbook's subject.
 GENERIC_DIRS = {"runbooks", "runbook", "docs", "doc", "content", "playbooks", "knowledge", "."}
+# File names that stand for their folder: `docs/gitaly/README.md` is the gitaly runbook, and Hugo's
+# `_index.md` / Docusaurus' `index.md` are the page of the folder they sit in.
+FOLDER_PAGES = {"readme", "index", "_index"}
 
 
 class RunbookError(ValueError):
@@ -73,11 +76,24 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
     raise RunbookError(f"broken front matter: no closing {marker!r}")
 
 
-def parse_runbook(text: str, source: str) -> Runbook:
+def document_name(source: str, folder: str | None = None) -> str:
+    """The name a file is known by: its stem, or its folder's name for a README / index page.
+
+    `folder` names the ingested root, for a README at the top (its source has no folder part).
+    """
+    path = PurePosixPath(source)
+    stem = path.name.split(".")[0]
+    if stem.lower() not in FOLDER_PAGES:
+        return stem
+    parent = path.parent.name or (folder or "")
+    return parent if parent and parent != "." else stem
+
+
+def parse_runbook(text: str, source: str, folder: str | None = None) -> Runbook:
     """Parse a markdown or plain-text runbook into title, front matter and body."""
     front, body, offset = split_front_matter(text)
     body_lines = body.split("\n")
-    stem = PurePosixPath(source).name.split(".")[0]
+    stem = document_name(source, folder)
     h1 = next((text for level, text in _headings(body_lines) if level == 1), None)
     first_line = next((line.strip() for line in body_lines if line.strip()), "")
     is_markdown = source.lower().endswith((".md", ".markdown"))

@@ -11,11 +11,14 @@ seen before skips the tree: ~5 us/line on the benchmark's mixed log, where one c
 over the whole message alone cost ~12 us/line. Whole pipeline (bench/log_ingest.py, 1M lines): ~16
 us/line, ~60k lines/s (parse ~3.3, mine ~5, SQLite + FTS5 ~6-7 us/line).
 
-Drain: clusters are bucketed by (service, warn-or-worse?, token count, first token, second token);
-tokens with digits take a `<*>` branch and a node has at most ``max_children`` children (Drain's defence
-against a variable first word). In a bucket the most similar template wins if its similarity (equal
-tokens / tokens, `<*>` not counting, as in the Drain paper) reaches ``sim_threshold``; differing
-positions then become `<*>`.
+Drain: clusters are bucketed by (service, exception signature, warn-or-worse?, token count, first
+token, second token); tokens with digits or typed masks (`<NUM>`, `host:<NUM>`, `<PATH>`) take a
+`<*>` branch -- a masked variable is never a fixed word of the prefix tree -- and a node has at most
+``max_children`` children (Drain's defence against a variable first word). In a bucket the most similar
+template wins if its similarity (equal tokens / tokens, `<*>` not counting, as in the Drain paper)
+reaches ``sim_threshold``; differing positions then become `<*>`. The miner sees message bodies only
+(the parser strips date, level, pid, thread and logger), and a multi-line event is added once, by its
+head line, with its exception signature (see multiline.py) keeping each exception type and site apart.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ _REPLACEMENT = {
     "DUR": "<DUR>",
     "NUM": "<NUM>",
     "STR": "<STR>",
+    "URL": "<URL>",
+    "ADDR": "<ADDR>",
+    "PATH": "<PATH>",
 }
 _NUM: Final = "<NUM>"
 _HAS_DIGIT = re.compile(r"\d")
@@ -53,10 +59,24 @@ _WHOLE = re.compile(
     r"|(?P<HEX>0x[0-9a-fA-F]+|(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])(?:[0-9a-f]{8,}|[0-9A-F]{8,}))"
     r"|(?P<STR>\"[^\"]{1,64}\"|'[^']{1,64}')"
 )
+# A URL with a variable part (digits): `https://hooks.example.com/a1b2`, `spark://driver@10.0.0.1:7077`.
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s\])\"',]*\d[^\s\])\"',]*")
+# host:port where the host is a name (an IP with its port is <IP>): `db-1.example.com:5432`; not a
+# source position such as `Handler.java:42` or `main.go:12`.
+_ADDR = re.compile(
+    r"[A-Za-z][\w-]*(?:\.[\w-]+)*\.(?!(?:java|kt|scala|py|go|rb|js|ts|c|cc|cpp|h|hpp|rs|cs|php|swift|m)\b)"
+    r"[A-Za-z][\w-]*:\d{1,5}\b"
+)
+# A file-system path (not a URL route such as /api/v1/orders/7): under a well-known root, a home, or a
+# Windows drive. Which file is variable; that a file was involved is the shape.
+_PATH = re.compile(
+    r"(?<![\w./\\-])(?:/(?:var|tmp|etc|home|opt|usr|mnt|srv|data|proc|dev|sys|run|private|Users|Library|root|lib|bin)"
+    r"(?:/|\b)|~/|\b[A-Za-z]:\\)[^\s:,;\])\"']*"
+)
 _MAX_HEADS = 20_000
 _PROBLEM_LEVELS = frozenset({"warn", "error", "fatal", "critical"})
-# Templates are mined separately per (service, is-a-problem-level) group.
-_Group = tuple[str | None, bool]
+# Templates are mined separately per (service, exception signature, is-a-problem-level).
+_Group = tuple[str | None, str | None, bool]
 _STATUS = re.compile(r"[1-5]\d\d")
 _STATUS_KEYS = frozenset({"status", "status_code", "code"})
 
@@ -101,6 +121,8 @@ def _mask_token(token: str, heads: dict[str, str] | None = None) -> tuple[str, b
                 return token, True
             return token[: eq + 1] + _REPLACEMENT[kind], False
     if _HAS_DIGIT.search(token) is None:
+        if token[:1] in "/~" or token[1:3] == ":\\":  # digit-free file paths are still paths
+            return _PATH.sub("<PATH>", token), True
         return token, True
     cut = max(token.rfind("/"), token.rfind(":")) + 1
     if (
@@ -108,6 +130,7 @@ def _mask_token(token: str, heads: dict[str, str] | None = None) -> tuple[str, b
         and 0 < cut < len(token)
         and token[cut:].isdigit()
         and not token.endswith("HTTP/", 0, cut)
+        and _ADDR.fullmatch(token) is None
     ):
         head = token[:cut]
         masked_head = heads.get(head)
@@ -120,6 +143,12 @@ def _mask_token(token: str, heads: dict[str, str] | None = None) -> tuple[str, b
     # Composite token (`/orders/123`, `order:42`, `Handler.java:88)`): mask its digit-led runs. A pattern
     # that starts with a plain character class lets the regex engine skip ahead in C; the earlier single
     # pattern with look-behind alternatives cost ~4 us per token.
+    if "://" in token:
+        token = _URL.sub("<URL>", token)
+    if "/" in token or "\\" in token:
+        token = _PATH.sub("<PATH>", token)
+    if ":" in token:
+        token = _ADDR.sub("<ADDR>", token)
     if "-" in token:
         token = _POD.sub("<POD>", _UUID.sub("<UUID>", token))
     return _DIGIT_RUN.sub(_mask_run, token), True
@@ -215,9 +244,21 @@ class TemplateMiner:
         return self._overflow.count if self._overflow is not None else 0
 
     def add(
-        self, message: str, line_no: int, ts: float | None, level: str | None, service: str | None, raw: str
+        self,
+        message: str,
+        line_no: int,
+        ts: float | None,
+        level: str | None,
+        service: str | None,
+        raw: str,
+        signature: str | None = None,
+        end_line: int | None = None,
     ) -> int:
-        """Account one line to its template (creating or generalising one) and return the template id."""
+        """Account one line or event to its template (creating or generalising one); return the id.
+
+        `signature` (exception type and site of a multi-line event) keeps templates apart; `end_line` is
+        the last line of a multi-line event, for its citation range.
+        """
         tokens = message.split()
         get = self._token_cache.get
         miss = self._mask_miss
@@ -226,7 +267,7 @@ class TemplateMiner:
             _keep_http_status(tokens, masked)
         # Problems (warn and worse) get their own templates: an error's count and time range must not be
         # diluted by the same line shape at info level (access logs: the 5xx of an endpoint vs its 2xx).
-        group = (service, level in _PROBLEM_LEVELS)
+        group = (service, signature, level in _PROBLEM_LEVELS)
         key = (group, " ".join(masked))
         cluster = self._shape_cache.get(key)
         if cluster is None:
@@ -235,7 +276,7 @@ class TemplateMiner:
                 self._shape_cache.clear()
             self._shape_cache[key] = cluster
         cluster.count += 1
-        cluster.last_line = line_no
+        cluster.last_line = end_line or line_no
         if ts is not None:
             if ts < cluster.first_ts:
                 cluster.first_ts = ts
@@ -260,7 +301,7 @@ class TemplateMiner:
 
     def _branch(self, node: tuple[_Group, int] | tuple[_Group, int, str], token: str) -> str:
         """Prefix-tree child for `token`: digits and fan-out beyond max_children go to the wildcard."""
-        if _HAS_DIGIT.search(token):
+        if "<" in token or _HAS_DIGIT.search(token):  # a variable, masked or not, is never a fixed word
             return WILDCARD
         children = self._children.get(node)
         if children is None:

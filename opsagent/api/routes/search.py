@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from opsagent.api.auth import ReadToken, ServicesDep
 from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, parse_time_param
+from opsagent.incidents.records import IsoTime
 from opsagent.knowledge.models import DocumentKind, SearchHit
 from opsagent.knowledge.search import SearchFilters
 
@@ -25,11 +26,18 @@ class SearchRequest(BaseModel):
     until: str | None = Field(default=None, max_length=64)
 
 
+class SearchResult(SearchHit):
+    """A search hit as the API writes it: times as ISO-8601 strings, like every time the API returns."""
+
+    first_seen: IsoTime | None = None
+    last_seen: IsoTime | None = None
+
+
 class SearchResponse(BaseModel):
     """Hits, best first, each with its citation."""
 
     query: str
-    results: list[SearchHit]
+    results: list[SearchResult]
 
 
 @router.post("/search", response_model=SearchResponse)
@@ -42,4 +50,5 @@ async def search(request: SearchRequest, services: ServicesDep, _: ReadToken) ->
         until=parse_time_param("until", request.until),
     )
     hits = await run_in_threadpool(lambda: services.kb.search(request.query, request.k, filters))
-    return SearchResponse(query=request.query, results=hits)
+    results = [SearchResult.model_validate(hit.model_dump()) for hit in hits]
+    return SearchResponse(query=request.query, results=results)

@@ -1,0 +1,212 @@
+"""What changed before the incident: deploys, restarts with a new version, config reloads, scaling.
+
+Patterns are data (`changes.yaml`). They are matched against the templates of the logs linked to the
+incident; a matching template's raw lines in the look-back window give the exact times and versions.
+A release is a `deploy`, or a restart whose version differs from the one running before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from opsagent.errors import ConfigError
+from opsagent.knowledge.base import KnowledgeBase
+from opsagent.knowledge.models import Citation
+
+BUILTIN = Path(__file__).with_name("changes.yaml")
+ChangeKind = Literal["deploy", "restart", "stop", "config", "scale"]
+# Versions as logs write them: `"version": "3.8.0"`, `version=v2.4.1`, an image tag `app:v3.8.0`.
+_V = r"v?(\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?)\b"
+_VERSION = re.compile(
+    rf"\bversion\"?\s*[:=]?\s*\"?{_V}"  # `"version": "3.8.0"`, `version=v2.4.1`, `version 1.2`
+    rf"|(?<=[A-Za-z_-]):{_V}"  # an image tag: `payments-api:v3.8.0` (never a clock `00:05:01.9`)
+    r"|\bv(\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?)\b",  # `v3.8.0` anywhere
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z]{2,}")
+_MASK = re.compile(r"<[A-Za-z*]+>")
+MAX_LINES_PER_TEMPLATE = 200
+
+
+class ChangePattern(BaseModel):
+    """One kind of change and the log patterns that show it."""
+
+    kind: ChangeKind
+    title: str
+    patterns: list[str] = Field(min_length=1)
+    query: str = Field(default="", description="Words that find the runbook for this kind of change.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            re.compile(pattern)
+        return patterns
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.IGNORECASE)
+
+
+def load_change_patterns(path: Path | None = None) -> list[ChangePattern]:
+    """The built-in change patterns, or those of a file with the same shape."""
+    source = path or BUILTIN
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        return [ChangePattern.model_validate(item) for item in data.get("changes", [])]
+    except (OSError, yaml.YAMLError, ValidationError, AttributeError) as exc:
+        raise ConfigError(f"Cannot load change patterns from {source}: {exc}") from exc
+
+
+@dataclass
+class ChangeEvent:
+    """One change seen in the logs."""
+
+    kind: ChangeKind
+    title: str
+    ts: float
+    source: str
+    root: str
+    line_no: int
+    text: str
+    service: str | None
+    version: str | None = None
+    previous_version: str | None = None
+    foreign: bool = False  # names none of the affected workload's names (a node's pod pulling its image)
+
+    @property
+    def is_release(self) -> bool:
+        """A new version went out: a deploy, or a restart into a version other than the one before."""
+        if self.foreign:
+            return False
+        return self.kind == "deploy" or (
+            self.kind == "restart"
+            and self.version is not None
+            and self.previous_version is not None
+            and self.version != self.previous_version
+        )
+
+    @property
+    def citation(self) -> Citation:
+        return Citation(source=self.source, line_start=self.line_no, line_end=self.line_no)
+
+    def describe(self) -> str:
+        """`release v3.8.0 (was v3.7.4)`, `config reload`, ..."""
+        if self.is_release:
+            what = f"release v{self.version}" if self.version else "release"
+            if self.previous_version and self.previous_version != self.version:
+                what += f" (was v{self.previous_version})"
+            return what
+        return self.title.lower() + (f" v{self.version}" if self.version else "")
+
+
+def version_in(text: str) -> str | None:
+    """The version a log line names, if any."""
+    match = _VERSION.search(text)
+    if match is None:
+        return None
+    return next((g for g in match.groups() if g), None)
+
+
+def find_changes(
+    kb: KnowledgeBase,
+    patterns: list[ChangePattern],
+    templates: list[tuple[str, str, dict[str, Any], str]],
+    since: float,
+    until: float,
+    workload_names: list[str] | None = None,
+) -> list[ChangeEvent]:
+    """Changes in [since, until] among these (linked) templates, oldest first, one per file and kind
+    burst (a rollout of four pods is one release). A template's fourth element, when not empty, is a
+    name its lines must contain (cluster-wide event logs: only the affected workload's events count)."""
+    events: list[ChangeEvent] = []
+    for _, template, meta, must_name in templates:
+        examples = meta.get("examples")
+        text = f"{template}\n{examples if isinstance(examples, str) else ''}"
+        pattern = next((p for p in patterns if p.regex.search(text)), None)
+        if pattern is None:
+            continue
+        root, source = str(meta.get("root", "")), str(meta.get("source", ""))
+        constant = _MASK.sub(" ", template)  # <STR>, <NUM>, <*>: variable parts, not words to search for
+        words = " ".join(dict.fromkeys(_WORD.findall(constant)))
+        if not words:
+            continue
+        if must_name:
+            words += f" {must_name}"
+        lines = kb.log_store.search(
+            words, sources=[source], root=root, since=since, until=until, limit=MAX_LINES_PER_TEMPLATE
+        )
+        for line in lines:
+            if line.ts is None or not pattern.regex.search(line.text):
+                continue
+            events.append(
+                ChangeEvent(
+                    kind=pattern.kind,
+                    title=pattern.title,
+                    ts=line.ts,
+                    source=source,
+                    root=root,
+                    line_no=line.line_no,
+                    text=line.text[:400],
+                    service=line.service,
+                    version=version_in(line.text),
+                    foreign=_foreign(pattern.kind, line.text, workload_names or []),
+                )
+            )
+    events.sort(key=lambda e: (e.ts, e.line_no))
+    _previous_versions(events)
+    # A stop only tells which version ran before; it is not a change of its own.
+    return _collapse([e for e in events if e.kind != "stop"])
+
+
+def _foreign(kind: str, text: str, names: list[str]) -> bool:
+    """A deploy line that names none of the workload's names is another workload's (on a node's log, every
+    pod's image pull): a change nearby, not a release of what alerted."""
+    lowered = text.lower()
+    return kind == "deploy" and not any(name in lowered for name in names)
+
+
+def _previous_versions(events: list[ChangeEvent]) -> None:
+    """Each event's `previous_version`: the last other version its file showed before it."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for event in events:
+        history = seen.setdefault((event.root, event.source), [])
+        if event.version is not None:
+            older = [v for v in history if v != event.version]
+            event.previous_version = older[-1] if older else None
+            history.append(event.version)
+    # A rollout logs the old version's shutdown after the new one started: look ahead within minutes too.
+    for event in events:
+        if event.version is not None and event.previous_version is None:
+            later = [
+                e.version
+                for e in events
+                if e.source == event.source
+                and e.root == event.root
+                and e.version not in (None, event.version)
+                and 0 <= e.ts - event.ts <= 600
+                and e.kind != "deploy"
+            ]
+            if later:
+                event.previous_version = later[0]
+
+
+def _collapse(events: list[ChangeEvent], gap: float = 900.0) -> list[ChangeEvent]:
+    """One event per (file, release-or-kind, version) burst: the first line of each rollout."""
+    out: list[ChangeEvent] = []
+    last: dict[tuple[str, str, str, str | None], float] = {}
+    for event in events:
+        key = (event.root, event.source, "release" if event.is_release else event.kind, event.version)
+        previous = last.get(key)
+        last[key] = event.ts
+        if previous is not None and event.ts - previous <= gap:
+            continue
+        out.append(event)
+    return out

@@ -1,0 +1,177 @@
+"""What an alert is about: the workload and node entities its labels name.
+
+Evidence counts only when it is linked to these entities (or their dependencies), and action parameters
+are filled only from them. Labels that name the *scraper* rather than the workload — Prometheus `job`,
+`instance` and `endpoint` — never name a service, deployment or pod: `job="blackbox"` or
+`job="kube-state-metrics"` is the thing that measured the problem, not the thing that has it. An
+`instance` names a host only for alerts about hosts (no workload labels), as node-exporter alerts do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
+
+from opsagent.incidents.models import Alert
+
+# Labels that name the affected workload, most specific first. Not `job`: see the module docstring.
+SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "app_kubernetes_io_instance")
+WORKLOAD_LABELS = ("deployment", "statefulset", "daemonset", "job_name", "cronjob", "replicaset")
+NODE_LABELS = ("node", "kubernetes_node", "nodename", "node_name", "hostname", "host")
+# The scraper's view of a target: never a workload.
+SCRAPER_LABELS = ("job", "instance", "endpoint")
+# Kubernetes pod names: <deployment>-<replicaset hash>-<pod suffix>, both from a vowel-free alphabet;
+# StatefulSet pods: <name>-<ordinal>.
+_POD_OF_DEPLOYMENT = re.compile(
+    r"^(?P<owner>[a-z0-9-]+?)-[bcdfghjklmnpqrstvwxz2-9]{6,10}-[bcdfghjklmnpqrstvwxz2-9]{5}$"
+)
+_POD_OF_DAEMONSET = re.compile(r"^(?P<owner>[a-z0-9-]+?)-[bcdfghjklmnpqrstvwxz2-9]{5}$")
+_POD_OF_STATEFULSET = re.compile(r"^(?P<owner>[a-z0-9-]+?)-\d{1,4}$")
+_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+_AWS_HOST = re.compile(r"^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?:\..*)?$")
+# Values too generic to link logs by (they would match every file).
+_TOO_GENERIC = frozenset(
+    {"default", "prod", "production", "staging", "localhost", "kubernetes", "node", "app"}
+)
+
+
+class AlertEntities(BaseModel):
+    """The entities one alert names, normalised to lower case."""
+
+    services: list[str] = Field(default_factory=list, description="Workload names: service, app, ...")
+    namespace: str | None = None
+    pod: str | None = None
+    container: str | None = None
+    deployment: str | None = None
+    nodes: list[str] = Field(default_factory=list, description="Node names and their address aliases.")
+    scraper: dict[str, str] = Field(
+        default_factory=dict, description="job/instance/endpoint, never workloads."
+    )
+
+    @property
+    def workload_names(self) -> list[str]:
+        """Every name the affected workload may go by in logs (service, container, deployment)."""
+        names = [*self.services, self.container, self.deployment]
+        return [n for n in dict.fromkeys(n for n in names if n) if n not in _TOO_GENERIC]
+
+    @property
+    def is_node_alert(self) -> bool:
+        """An alert about a host, with no workload named."""
+        return bool(self.nodes) and not self.workload_names and self.pod is None
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to link evidence to."""
+        return not self.workload_names and not self.nodes and self.pod is None
+
+    def describe(self) -> str:
+        """A short human description, e.g. `service payments-api, pod payments/payments-api-7d...`."""
+        parts = []
+        if self.workload_names:
+            parts.append("service " + "/".join(self.workload_names[:2]))
+        if self.pod:
+            parts.append(f"pod {self.namespace + '/' if self.namespace else ''}{self.pod}")
+        if self.nodes:
+            parts.append(f"node {self.nodes[0]}")
+        return ", ".join(parts) or "no service, pod or node"
+
+
+def alert_entities(alert: Alert) -> AlertEntities:
+    """Entities from the alert's labels (and its service, unless that came from a scraper label)."""
+    labels = {k.lower(): str(v).strip() for k, v in alert.labels.items() if str(v).strip()}
+    scraper = {k: labels[k] for k in SCRAPER_LABELS if k in labels}
+    if _target_is_the_scraper(labels):
+        # kube-prometheus relabels the scrape target's own namespace/pod/container/service onto every
+        # series: on an exporter's alert (node-exporter, kube-state-metrics) they name the exporter.
+        for key in ("pod", "pod_name", "container", "container_name", "namespace", "service"):
+            if key in labels:
+                scraper[key] = labels.pop(key)
+    services = [labels[k].lower() for k in SERVICE_LABELS if k in labels]
+    if alert.service and alert.service not in scraper.values():
+        services.append(alert.service.strip().lower())
+    pod = labels.get("pod") or labels.get("pod_name")
+    container = labels.get("container") or labels.get("container_name")
+    if container in ("POD", ""):  # the pause container of cAdvisor metrics
+        container = None
+    deployment = next((labels[k] for k in WORKLOAD_LABELS if k in labels), None) or owner_of_pod(pod)
+    nodes = [labels[k].lower() for k in NODE_LABELS if k in labels]
+    workload_named = bool(services or container or deployment or pod)
+    instance = labels.get("instance", "")
+    if not nodes and not workload_named and instance and "/" not in instance:  # a URL is a probe target
+        nodes.append(_strip_port(instance).lower())
+    return AlertEntities(
+        services=_unique(s for s in services if s and s not in _TOO_GENERIC),
+        namespace=labels.get("namespace") or labels.get("exported_namespace"),
+        pod=pod.lower() if pod else None,
+        container=container.lower() if container else None,
+        deployment=deployment.lower() if deployment else None,
+        nodes=_unique(alias for node in nodes for alias in host_aliases(node)),
+        scraper=scraper,
+    )
+
+
+def _target_is_the_scraper(labels: dict[str, str]) -> bool:
+    """Whether the pod/container labels are the scrape target's (the exporter's) own, not a workload's:
+    the pod belongs to the `job`, or the container is the job."""
+    job = labels.get("job", "").lower()
+    if not job:
+        return False
+    pod = (labels.get("pod") or labels.get("pod_name") or "").lower()
+    container = (labels.get("container") or "").lower()
+    owner = owner_of_pod(pod) or ""
+    return bool(pod) and (owner == job or pod.startswith(job + "-")) or container == job and bool(pod)
+
+
+def owner_of_pod(pod: str | None) -> str | None:
+    """The Deployment / DaemonSet / StatefulSet a pod name belongs to, when its shape says so."""
+    if not pod:
+        return None
+    for pattern in (_POD_OF_DEPLOYMENT, _POD_OF_STATEFULSET, _POD_OF_DAEMONSET):
+        match = pattern.match(pod)
+        if match:
+            return match.group("owner")
+    return None
+
+
+def host_aliases(host: str) -> list[str]:
+    """A host and the names it commonly also goes by: `10.0.3.17` <-> `ip-10-0-3-17` (EC2), short name."""
+    host = _strip_port(host.strip().lower())
+    out = [host]
+    if (m := _IPV4.match(host)) is not None:
+        out.append("ip-" + "-".join(m.groups()))
+    elif (m := _AWS_HOST.match(host)) is not None:
+        out.append(".".join(m.groups()))
+        out.append("ip-" + "-".join(m.groups()))
+    elif "." in host and not host[0].isdigit():
+        out.append(host.split(".", 1)[0])
+    return _unique(out)
+
+
+def _strip_port(value: str) -> str:
+    if value.startswith("["):  # [::1]:9100
+        return value[1:].split("]", 1)[0]
+    head, sep, port = value.rpartition(":")
+    return head if sep and port.isdigit() and head.count(":") == 0 else value
+
+
+def _unique(items: object) -> list[str]:
+    return list(dict.fromkeys(items))  # type: ignore[call-overload]
+
+
+def parameter_values(entities: AlertEntities, labels: Mapping[str, str]) -> dict[str, str | None]:
+    """Values for catalog action parameters, from entities only (never job/instance/endpoint)."""
+    lower = {k.lower(): v for k, v in labels.items()}
+    return {
+        "namespace": entities.namespace,
+        "pod": entities.pod,
+        "node": entities.nodes[0] if entities.nodes else None,
+        "container": entities.container or (entities.services[0] if entities.services else None),
+        "deployment": entities.deployment or (entities.services[0] if entities.services else None),
+        "certificate": lower.get("certificate"),
+        "pvc": lower.get("persistentvolumeclaim") or lower.get("pvc"),
+        "group": lower.get("consumergroup") or lower.get("group"),
+        "database": lower.get("datname") or lower.get("database"),
+        "externalsecret": lower.get("externalsecret"),
+    }
