@@ -33,6 +33,8 @@ _VERSION = re.compile(
 _WORD = re.compile(r"[A-Za-z][A-Za-z]{2,}")
 _MASK = re.compile(r"<[A-Za-z*]+>")
 MAX_LINES_PER_TEMPLATE = 200
+MAX_TEXT = 2000  # change lines are short; matching untrusted 16 kB lines in full is a denial of service
+_PROBLEM_LEVELS = frozenset({"warn", "error", "fatal", "critical"})
 
 
 class ChangePattern(BaseModel):
@@ -127,9 +129,15 @@ def find_changes(
     burst (a rollout of four pods is one release). A template's fourth element, when not empty, is a
     name its lines must contain (cluster-wide event logs: only the affected workload's events count)."""
     events: list[ChangeEvent] = []
+    # One pass of all patterns first: most templates show no change, and this runs per template.
+    any_change = re.compile("|".join(f"(?:{p.regex.pattern})" for p in patterns), re.IGNORECASE)
     for _, template, meta, must_name in templates:
+        if meta.get("level") in _PROBLEM_LEVELS:
+            continue  # changes log at info; a warning quoting "release v9" is no release
         examples = meta.get("examples")
-        text = f"{template}\n{examples if isinstance(examples, str) else ''}"
+        text = f"{template}\n{examples if isinstance(examples, str) else ''}"[:MAX_TEXT]
+        if not patterns or any_change.search(text) is None:
+            continue
         pattern = next((p for p in patterns if p.regex.search(text)), None)
         if pattern is None:
             continue
@@ -144,7 +152,11 @@ def find_changes(
             words, sources=[source], root=root, since=since, until=until, limit=MAX_LINES_PER_TEMPLATE
         )
         for line in lines:
-            if line.ts is None or not pattern.regex.search(line.text):
+            if (
+                line.ts is None
+                or line.level in _PROBLEM_LEVELS
+                or not pattern.regex.search(line.text[:MAX_TEXT])
+            ):
                 continue
             events.append(
                 ChangeEvent(
@@ -155,7 +167,7 @@ def find_changes(
                     root=root,
                     line_no=line.line_no,
                     text=line.text[:400],
-                    service=line.service,
+                    service=must_name or line.service,  # a cluster events file: whose event it is
                     version=version_in(line.text),
                     foreign=_foreign(pattern.kind, line.text, workload_names or []),
                 )
@@ -169,33 +181,36 @@ def find_changes(
 def _foreign(kind: str, text: str, names: list[str]) -> bool:
     """A deploy line that names none of the workload's names is another workload's (on a node's log, every
     pod's image pull): a change nearby, not a release of what alerted."""
+    if kind != "deploy":
+        return False
     lowered = text.lower()
-    return kind == "deploy" and not any(name in lowered for name in names)
+    # Whole names: `shop` is not `shop-admin`, but `payments-api` is in `payments/payments-api:v3.8.0`.
+    return not any(re.search(rf"(?<![a-z0-9-]){re.escape(n)}(?![a-z0-9-])", lowered) for n in names)
 
 
 def _previous_versions(events: list[ChangeEvent]) -> None:
-    """Each event's `previous_version`: the last other version its file showed before it."""
-    seen: dict[tuple[str, str], list[str]] = {}
+    """Each event's `previous_version`: the version its file ran just before it (a restart into the same
+    version has none). A rollout logs the old version's shutdown around the new one's start, so a file's
+    first versioned start also looks at stops of another version within minutes of it."""
+    current: dict[tuple[str, str], str] = {}
     for event in events:
-        history = seen.setdefault((event.root, event.source), [])
-        if event.version is not None:
-            older = [v for v in history if v != event.version]
-            event.previous_version = older[-1] if older else None
-            history.append(event.version)
-    # A rollout logs the old version's shutdown after the new one started: look ahead within minutes too.
-    for event in events:
-        if event.version is not None and event.previous_version is None:
+        key = (event.root, event.source)
+        if event.version is None or event.kind == "stop":
+            continue
+        before = current.get(key)
+        if before is not None:
+            event.previous_version = before if before != event.version else None
+        else:
             later = [
                 e.version
                 for e in events
-                if e.source == event.source
-                and e.root == event.root
+                if (e.root, e.source) == key
+                and e.kind == "stop"
                 and e.version not in (None, event.version)
-                and 0 <= e.ts - event.ts <= 600
-                and e.kind != "deploy"
+                and abs(e.ts - event.ts) <= 600
             ]
-            if later:
-                event.previous_version = later[0]
+            event.previous_version = later[0] if later else None
+        current[key] = event.version
 
 
 def _collapse(events: list[ChangeEvent], gap: float = 900.0) -> list[ChangeEvent]:

@@ -22,9 +22,12 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 SERVICES_FILES = ("services.yaml", "services.yml")
+MAX_TEXT = 2000
 # Host-like names inside error lines: URLs, host:port, `host=`, DSNs, quoted server names.
 _HOST_PATTERNS = (
-    re.compile(r"[a-z][a-z0-9+.-]*://(?:[^@/\s]+@)?([A-Za-z0-9][A-Za-z0-9.-]*)"),
+    re.compile(
+        r"(?<![A-Za-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://(?:[^@/\s]{1,256}@)?([A-Za-z0-9][A-Za-z0-9.-]{0,252})"
+    ),
     re.compile(r"(?<![\w./-])([A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*):\d{2,5}\b"),
     re.compile(r"\b(?:host|hostname|server|upstream|addr|peer|target|dependency)[=:]\s*\"?([A-Za-z][\w.-]*)"),
     re.compile(
@@ -90,6 +93,7 @@ def _services_files(root: Path) -> list[Path]:
 def hosts_named(text: str) -> list[str]:
     """Host or service names an error line points at (lower case, cluster DNS suffixes reduced)."""
     names: list[str] = []
+    text = text[:MAX_TEXT]  # untrusted and up to 16 kB: the names that matter come early
     for pattern in _HOST_PATTERNS:
         for match in pattern.finditer(text):
             name = _SVC_SUFFIX.sub("", match.group(1).lower().rstrip("."))

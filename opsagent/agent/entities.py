@@ -22,6 +22,13 @@ WORKLOAD_LABELS = ("deployment", "statefulset", "daemonset", "job_name", "cronjo
 NODE_LABELS = ("node", "kubernetes_node", "nodename", "node_name", "hostname", "host")
 # The scraper's view of a target: never a workload.
 SCRAPER_LABELS = ("job", "instance", "endpoint")
+# Scrape jobs of the monitoring stack (kube-prometheus names); any `*-exporter` job too.
+EXPORTER_JOBS = frozenset(
+    {"kubelet", "kube-state-metrics", "node-exporter", "blackbox", "cadvisor", "apiserver", "kube-proxy",
+     "prometheus", "prometheus-k8s", "alertmanager", "alertmanager-main", "pushgateway", "coredns"}
+)  # fmt: skip
+# A StatefulSet's PVC: <claim template>-<statefulset>-<ordinal> (data-orders-db-0 -> pod orders-db-0).
+_STATEFULSET_PVC = re.compile(r"^[a-z0-9]+-(?P<pod>[a-z0-9-]+-\d{1,4})$")
 # Kubernetes pod names: <deployment>-<replicaset hash>-<pod suffix>, both from a vowel-free alphabet;
 # StatefulSet pods: <name>-<ordinal>.
 _POD_OF_DEPLOYMENT = re.compile(
@@ -82,16 +89,17 @@ def alert_entities(alert: Alert) -> AlertEntities:
     """Entities from the alert's labels (and its service, unless that came from a scraper label)."""
     labels = {k.lower(): str(v).strip() for k, v in alert.labels.items() if str(v).strip()}
     scraper = {k: labels[k] for k in SCRAPER_LABELS if k in labels}
-    if _target_is_the_scraper(labels):
+    for key in _scraper_identity(labels):
         # kube-prometheus relabels the scrape target's own namespace/pod/container/service onto every
-        # series: on an exporter's alert (node-exporter, kube-state-metrics) they name the exporter.
-        for key in ("pod", "pod_name", "container", "container_name", "namespace", "service"):
-            if key in labels:
-                scraper[key] = labels.pop(key)
+        # series: on an exporter's alert (node-exporter, kube-state-metrics, kubelet) they name the exporter.
+        scraper[key] = labels.pop(key)
     services = [labels[k].lower() for k in SERVICE_LABELS if k in labels]
     if alert.service and alert.service not in scraper.values():
         services.append(alert.service.strip().lower())
     pod = labels.get("pod") or labels.get("pod_name")
+    pvc = labels.get("persistentvolumeclaim")
+    if pod is None and pvc and (claim := _STATEFULSET_PVC.match(pvc.lower())) is not None:
+        pod = claim.group("pod")  # the volume's pod: its workload's logs are the ones that fill it
     container = labels.get("container") or labels.get("container_name")
     if container in ("POD", ""):  # the pause container of cAdvisor metrics
         container = None
@@ -112,16 +120,35 @@ def alert_entities(alert: Alert) -> AlertEntities:
     )
 
 
-def _target_is_the_scraper(labels: dict[str, str]) -> bool:
-    """Whether the pod/container labels are the scrape target's (the exporter's) own, not a workload's:
-    the pod belongs to the `job`, or the container is the job."""
+def _scraper_identity(labels: dict[str, str]) -> list[str]:
+    """The labels that are the scrape target's (the exporter's) own, not a workload's: `service` when it
+    is the exporter's job (service="kubelet" on a PVC alert); the pod when it belongs to the job, and
+    then its container and namespace too."""
     job = labels.get("job", "").lower()
     if not job:
-        return False
-    pod = (labels.get("pod") or labels.get("pod_name") or "").lower()
-    container = (labels.get("container") or "").lower()
-    owner = owner_of_pod(pod) or ""
-    return bool(pod) and (owner == job or pod.startswith(job + "-")) or container == job and bool(pod)
+        return []
+    if not is_exporter_job(job):
+        return []  # an app scraped by its own ServiceMonitor: job = service = the app itself
+    keys = []
+    service = labels.get("service", "").lower()
+    if service == job or service.endswith("-" + job):  # kube-prometheus-stack-kube-state-metrics
+        keys.append("service")
+    pod_key = "pod" if "pod" in labels else "pod_name" if "pod_name" in labels else None
+    pod = labels[pod_key].lower() if pod_key else ""
+    container_key = (
+        "container" if "container" in labels else "container_name" if "container_name" in labels else None
+    )
+    container = labels[container_key].lower() if container_key else ""
+    if pod and (owner_of_pod(pod) == job or pod.startswith(job + "-") or container == job):
+        keys += [k for k in (pod_key, container_key, "namespace") if k and k in labels]
+        if "service" in labels and "service" not in keys:
+            keys.append("service")
+    return keys
+
+
+def is_exporter_job(job: str) -> bool:
+    """A scrape job of the monitoring stack itself (never the workload an alert is about)."""
+    return job in EXPORTER_JOBS or job.endswith("-exporter")
 
 
 def owner_of_pod(pod: str | None) -> str | None:
@@ -146,7 +173,12 @@ def host_aliases(host: str) -> list[str]:
         out.append("ip-" + "-".join(m.groups()))
     elif "." in host and not host[0].isdigit():
         out.append(host.split(".", 1)[0])
-    return _unique(out)
+    # A name that is empty, a bare number or a stray token (`[::1]`, `:9100`, `1`) would match every log.
+    return _unique(a for a in out if _usable_host(a))
+
+
+def _usable_host(name: str) -> bool:
+    return bool(_IPV4.match(name)) or (len(name) >= 4 and any(c.isalpha() for c in name))
 
 
 def _strip_port(value: str) -> str:

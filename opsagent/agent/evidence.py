@@ -35,6 +35,8 @@ ERROR_LEVELS = {"error", "fatal", "critical"}
 CORROBORATION_MARGIN = 0.15
 MAX_TEMPLATES = 5000  # templates in one window: linking needs all of them, not the first few hundred
 MAX_ELSEWHERE = 3
+NEARBY_CHANGE_SECONDS = 15 * 60
+MAX_NEARBY_CHANGES = 3
 # "Spiking": at least SPIKE_FACTOR times the earlier rate, over the SPIKE_MINUTES before the alert.
 SPIKE_MINUTES = 15
 SPIKE_FACTOR = 3.0
@@ -105,6 +107,7 @@ class TriageEvidence:
     runbook_links: list[str] = field(default_factory=list)  # runbook_url & co. as the alert gave them
     onset: float | None = None  # the first linked problem line (else the alert's start)
     changes_covered: bool = False  # the own logs reach back over the change look-back
+    nearby_changes: list[ChangeEvent] = field(default_factory=list)  # unlinked changes just before the onset
 
     @property
     def linked_lines(self) -> int:
@@ -156,9 +159,11 @@ class EvidencePipeline:
         timings["runbooks_ms"] = _ms(t0)
 
         t0 = time.perf_counter()
-        candidate = linked_runbook or (hits[0] if hits else None)
+        # Only a runbook the alert links or clearly matches may declare its dependencies.
+        strong = hits[0] if hits and hits[0].score >= self.settings.no_runbook_threshold else None
+        candidate = linked_runbook or strong
         declared = self._declared_dependencies()
-        extra = self._runbook_dependencies(candidate) if candidate is not None else []
+        extra = self._runbook_dependencies(candidate, entities) if candidate is not None else []
         records = self._templates_in_window(window[0], window[1])
         linked = link_templates(records, entities, declared, extra, self.kb.log_store, window)
         findings, elsewhere = self._log_findings(query, linked, window)
@@ -174,6 +179,7 @@ class EvidencePipeline:
         onset = self._onset(matches, findings, alert, window)
         t0 = time.perf_counter()
         changes, covered = self._changes(linked, window, onset)
+        nearby = self._nearby_changes(linked, onset)
         timings["changes_ms"] = _ms(t0)
 
         t0 = time.perf_counter()
@@ -190,7 +196,7 @@ class EvidencePipeline:
         return TriageEvidence(
             alert, query, window, hits, runbook, reason, findings, matches, timings, text,
             entities=entities, links=linked, changes=changes, elsewhere=elsewhere, runbook_links=links,
-            onset=onset, changes_covered=covered,
+            onset=onset, changes_covered=covered, nearby_changes=nearby,
         )  # fmt: skip
 
     def _declared_dependencies(self) -> DeclaredDependencies:
@@ -229,12 +235,16 @@ class EvidencePipeline:
             return hits, None, f"the alert links {links[0]}, which is not in the knowledge base"
         return hits, None, ""
 
-    def _runbook_dependencies(self, hit: SearchHit) -> list[str]:
-        """`depends_on` from a runbook's front matter (read from its file; gone files give nothing)."""
+    def _runbook_dependencies(self, hit: SearchHit, entities: AlertEntities) -> list[str]:
+        """`depends_on` from a runbook's front matter (read from its file; gone files give nothing), when
+        the runbook is about the alert's workload (its `service`, if it names one)."""
         try:
             text = (Path(hit.root) / hit.source).read_text(encoding="utf-8")
             front, _, _ = split_front_matter(text)
         except (OSError, UnicodeDecodeError, ValueError):
+            return []
+        service = str(front.get("service") or "").strip().lower()
+        if service and service not in entities.workload_names:
             return []
         value = front.get("depends_on") or []
         items = value if isinstance(value, list) else [value]
@@ -281,7 +291,10 @@ class EvidencePipeline:
         releases = [c for c in changes if c.is_release and c.ts <= onset]
         corroborators = [(m.signature.title, m.signature.query) for m in matches if m.tier > Tier.NONE][:2]
         if releases:
-            corroborators.append((releases[-1].describe(), self._change_query(releases[-1])))
+            latest = (releases[-1].describe(), self._change_query(releases[-1]))
+            # With no cause signature, a release before the onset is the leading hypothesis: it goes first.
+            has_cause = any(not m.signature.symptom for m in matches if m.tier > Tier.NONE)
+            corroborators = [*corroborators, latest] if has_cause else [latest, *corroborators]
         for title, words in corroborators:
             via_logs = self.kb.search(f"{query.text} {words}", 1, filters)
             if not via_logs:
@@ -300,6 +313,15 @@ class EvidencePipeline:
                 )
         best_score = hits[0].score if hits else 0.0
         return None, f"no runbook found (best score {best_score:.3f} < {threshold})"
+
+    def _nearby_changes(self, linked: LinkedLogs, onset: float) -> list[ChangeEvent]:
+        """Changes in logs NOT linked to the alert shortly before the onset (a batch job scaled up two
+        minutes before the database ran out of connections): context for a human, never the cause."""
+        since, until = onset - NEARBY_CHANGE_SECONDS, onset + 60
+        records = [(*r, "") for r in linked.elsewhere]
+        events = find_changes(self.kb, self.change_patterns, records, since, until)
+        # Scaling and config only: image pulls and restarts happen somewhere on a cluster all the time.
+        return [e for e in events if e.kind in ("scale", "config")][:MAX_NEARBY_CHANGES]
 
     def _change_query(self, change: ChangeEvent) -> str:
         pattern = next((p for p in self.change_patterns if p.kind == change.kind), None)
@@ -414,14 +436,22 @@ class EvidencePipeline:
         templates (a template's own first_seen may be a harmless line from hours before), never later
         than the alert itself."""
         starts = alert.starts_at.timestamp() if alert.starts_at else window[1]
-        problems = [f for m in matches for f in m.findings] + [
-            f for f in findings if f.level in PROBLEM_LEVELS
-        ]
+        # The strongest link first; within it the cause's lines, then any signature's, then error lines,
+        # then warnings: the background of a busy night (retries that worked, old errors, other services'
+        # complaints) must not set the onset.
+        groups: list[list[LogFinding]] = []
+        for tier in (Tier.OWN, Tier.DEPENDENCY, Tier.MENTION):
+            groups += [
+                [f for m in matches if not m.signature.symptom for f in m.findings[:3] if f.tier == tier][:3],
+                [f for m in matches for f in m.findings if f.tier == tier],
+                [f for f in findings if f.tier == tier and f.level in ERROR_LEVELS],
+                [f for f in findings if f.tier == tier and f.level in PROBLEM_LEVELS],
+            ]
+        problems = next((g for g in groups if g), [])
         if not problems:
             return starts
-        best_tier = max(f.tier for f in problems)
         firsts = []
-        for finding in unique_findings(f for f in problems if f.tier == best_tier)[:5]:
+        for finding in unique_findings(problems)[:5]:
             if finding.template_index is None:
                 continue
             lines, _ = self.kb.log_store.template_lines(

@@ -27,9 +27,17 @@ from opsagent.knowledge.logstore import LogLineStore
 
 Record = tuple[str, str, dict[str, Any]]
 PROBLEM_LEVELS = frozenset({"warn", "error", "fatal", "critical"})
+ERROR_LEVELS = frozenset({"error", "fatal", "critical"})
+_CONNECTING = re.compile(
+    r"dial|connect|refused|timed? ?out|timeout|unreachable|reset by peer|no route|could not (open|reach)|"
+    r"unable to (reach|open)|EOF|too many (clients|connections)|handshake",
+    re.IGNORECASE,
+)
+MAX_DEPENDENCY_TEXT = 2000
 # A node's name on at least this share of a file's lines in the window makes the file that node's log.
 NODE_FILE_SHARE = 0.5
 MIN_NAME_CHARS = 4  # shorter names (`api`, `db`) would match everywhere
+_PODS_DIR = re.compile(r"^([a-z0-9-]+)_([a-z0-9][a-z0-9.-]*)_[0-9a-f-]{8,}$")
 
 
 class Tier(IntEnum):
@@ -41,6 +49,7 @@ class Tier(IntEnum):
     OWN = 3
 
 
+NAMED_BY_ERRORS = "named by the affected service's errors"
 TIER_LABEL = {Tier.OWN: "own logs", Tier.DEPENDENCY: "dependency", Tier.MENTION: "names it", Tier.NONE: ""}
 
 
@@ -91,6 +100,7 @@ def link_templates(
 
     workloads = set(entities.workload_names)
     out.workload_names = sorted(workloads)
+    own_names = workloads | ({entities.pod} if entities.pod else set())  # a pod's own log folder
     node_files = _node_files(files, entities.nodes, log_store, window)
     own: dict[str, Link] = {}
     for key, recs in files.items():
@@ -99,26 +109,29 @@ def link_templates(
             service = _service(record)
             if service in workloads:
                 own[_doc_id(record)] = Link(Tier.OWN, f"logs of {service}")
-            elif (service is None or service in identity[key]) and workloads & identity[key]:
-                name = sorted(workloads & identity[key])[0]
+            elif (service is None or service in identity[key]) and own_names & identity[key]:
+                name = sorted(own_names & identity[key])[0]
                 own[_doc_id(record)] = Link(Tier.OWN, f"logs of {name}")
             elif node is not None:
                 own[_doc_id(record)] = Link(Tier.OWN, f"logs of node {node}")
     out.own_files = sorted({_file_key(r) for r in records if _doc_id(r) in own})
 
     # Dependencies: declared, then named by the own logs' problem lines.
-    own_names = workloads | {n for key in out.own_files for n in identity.get(key, set())}
+    own_names |= {n for key in out.own_files for n in identity.get(key, set())}
     for dep in [*declared.of(sorted(workloads)), *extra_dependencies]:
         if dep not in own_names and dep not in out.dependencies:
             out.dependencies[dep] = "declared dependency"
+    # Only error lines about connecting, seen more than once: one quoted URL in a warning (user input,
+    # a redirect) must not make a dependency.
     problem_texts = [
-        text
+        text[:MAX_DEPENDENCY_TEXT]
         for record in records
-        if _doc_id(record) in own and _level(record) in PROBLEM_LEVELS
+        if _doc_id(record) in own and _level(record) in ERROR_LEVELS and int(record[2].get("count", 0)) >= 2
         for text in (record[1], *_examples(record))
+        if _CONNECTING.search(text[:MAX_DEPENDENCY_TEXT])
     ]
     for dep, line in named_dependencies(problem_texts, known_services, own_names).items():
-        out.dependencies.setdefault(dep, f"named by the affected service's errors: {line[:160]!r}")
+        out.dependencies.setdefault(dep, f"{NAMED_BY_ERRORS}: {line[:160]!r}")
 
     mention_names = [n for n in [*workloads, entities.pod or "", *entities.nodes] if len(n) >= MIN_NAME_CHARS]
     mention = re.compile(
@@ -192,7 +205,11 @@ def _file_names(source: str, records: list[Record]) -> set[str]:
     guess = default_service_from_path(source)
     if guess:
         names.add(guess.lower())
-    names.update(p.lower() for p in PurePosixPath(source).parts[:-1])
+    for part in PurePosixPath(source).parts[:-1]:
+        names.add(part.lower())
+        pods_dir = _PODS_DIR.match(part)
+        if pods_dir is not None:  # /var/log/pods/<namespace>_<pod>_<uid>/<container>/0.log
+            names.add(pods_dir.group(2).lower())
     services = {s for s in (_service(r) for r in records) if s}
     if len(services) == 1:
         names |= services

@@ -220,13 +220,14 @@ MODEL_CONFIDENCE_MARGIN = 0.15
 
 def bounded_confidence(claimed: Confidence, evidence: Confidence) -> Confidence:
     """The model's confidence, capped at the evidence's confidence plus a small margin."""
-    bound = min(1.0, evidence.value + MODEL_CONFIDENCE_MARGIN)
+    # Thin evidence stays thin: at or under 0.5 the model may not claim more than the evidence shows.
+    bound = evidence.value if evidence.value <= 0.5 else min(1.0, evidence.value + MODEL_CONFIDENCE_MARGIN)
     if claimed.value <= bound:
         return claimed
     return Confidence(
         value=round(bound, 3),
-        reason=f"{claimed.reason} (the model said {claimed.value:.2f}; capped at {bound:.2f}, the evidence's "
-        f"{evidence.value:.2f} + {MODEL_CONFIDENCE_MARGIN}: {evidence.reason})",
+        reason=f"{claimed.reason} (the model said {claimed.value:.2f}; capped at {bound:.2f} by the "
+        f"evidence's {evidence.value:.2f}: {evidence.reason})",
     )
 
 

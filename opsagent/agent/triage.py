@@ -13,7 +13,7 @@ from opsagent.actions.catalog import ActionCatalog
 from opsagent.agent.changes import ChangeEvent, load_change_patterns
 from opsagent.agent.diagnosis import Confidence, Diagnosis, DiagnosisMode, Evidence, ProposedAction
 from opsagent.agent.evidence import EvidencePipeline, SignatureMatch, TriageEvidence, strength, unique
-from opsagent.agent.linking import Tier
+from opsagent.agent.linking import NAMED_BY_ERRORS, Tier
 from opsagent.agent.proposals import propose_actions, runbook_action_ids
 from opsagent.agent.signatures import load_signatures
 from opsagent.config import Settings
@@ -118,6 +118,15 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
                 f"({'; '.join(finding.reasons)}; {finding.link})",
             )
         )
+    for change in found.nearby_changes:
+        evidence.append(
+            Evidence(
+                kind="elsewhere",
+                citation=change.citation,
+                excerpt=f"changed nearby, not linked to this alert: {_change_text(change, found)}: "
+                f"{change.text[:300]}",
+            )
+        )
     for finding in found.elsewhere:
         evidence.append(
             Evidence(
@@ -156,7 +165,8 @@ def _root_cause(found: TriageEvidence) -> str:
         first = min((f.first_seen for f in cause.findings if f.first_seen), default=None)
         since = f", since {_clock(first)}" if first else ""
         whose = cause.findings[0].link or "the linked logs"
-        text = f"{cause.signature.root_cause} Seen in {cause.lines} log line(s) ({whose}){since}."
+        line = cause.findings[0].template[:160]
+        text = f'{cause.signature.root_cause} Seen in {cause.lines} log line(s) ({whose}){since}: "{line}".'
         if cause.tier == Tier.MENTION:
             text += " Only other services' logs name it: confirm on the affected service itself."
         return f"{text} {change}".strip()
@@ -249,12 +259,14 @@ def assess_confidence(found: TriageEvidence) -> Confidence:
         )
         if cause.tier == Tier.MENTION:
             caps.append((0.6, "the cause is only named in other services' logs"))
+        if cause.tier == Tier.DEPENDENCY and NAMED_BY_ERRORS in cause.findings[0].link:
+            caps.append((0.5, "the dependency is inferred from error lines, not declared"))
         if cause.restates_alert:
-            caps.append((0.6, "the logs confirm what the alert says, not why it happened"))
+            caps.append((0.5, "the logs confirm what the alert says, not why it happened"))
     elif (release := _recent_release(found)) is not None:
         signal = 0.6
         parts.append(f"{release.describe()} shortly before the first linked problem")
-        caps.append((0.6, "a release precedes the problems, but no signature confirms what broke"))
+        caps.append((0.5, "a release precedes the problems, but no signature confirms what broke"))
     else:
         symptom = found.signatures[0] if found.signatures else None
         signal = 0.3 * strength(symptom.lines) if symptom else 0.0
@@ -311,6 +323,11 @@ def next_steps(found: TriageEvidence, diagnostics: list[ProposedAction]) -> list
         steps.append(
             f"No logs of {who} were found around the alert: ingest them (`opsagent ingest <dir>`) or check "
             "that log shipping works, then re-run triage"
+        )
+    for change in found.nearby_changes[:1]:
+        steps.append(
+            f"Check whether a change elsewhere is related: {_change_text(change, found)} "
+            f"({change.citation.render()})"
         )
     if found.releases:
         steps.append(

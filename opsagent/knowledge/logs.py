@@ -117,6 +117,8 @@ class ParsedLine:
 _ymd_epoch = ymd_epoch
 _iso_epoch = iso_epoch
 _ISO = ISO
+# CRI (containerd, CRI-O) container log lines: `2026-12-02T01:02:03.123456789Z stderr F message`
+_CRI = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?)(Z|[+-]\d\d:\d\d) (?:stdout|stderr) [PF] ")
 
 
 class LineParser:
@@ -155,6 +157,8 @@ class LineParser:
 
     def parse(self, line_no: int, text: str) -> ParsedLine:
         """Parse one line (never raises: unknown shapes become plain text with whatever was found)."""
+        if text[:1].isdigit() and text[10:11] == "T" and (cri := _CRI.match(text)) is not None:
+            return self._cri(line_no, text, cri)
         c = text[0]
         got: _Fields | None = None
         if c == "{":
@@ -214,6 +218,25 @@ class LineParser:
         self._prev_ts, self._prev_level = ts, level
         self._prev_service, self._prev_component = service, component
         return ParsedLine(line_no, ts, level, service, message.strip(), text, component)
+
+    def _cri(self, line_no: int, text: str, cri: re.Match[str]) -> ParsedLine:
+        """A container runtime (CRI) line, as kubelet writes /var/log/pods/*/*/0.log:
+        `<RFC 3339 nano> stdout|stderr P|F <the container's own line>`. The inner line is parsed as any
+        line is (JSON, klog, a traceback frame continuing the event above); the CRI stamp dates it."""
+        ts = _iso_epoch(cri.group(1), cri.group(2))
+        inner = text[cri.end() :]
+        if not inner.strip():
+            self._stamped += ts is not None
+            return ParsedLine(line_no, ts, None, self.default_service, "", text)
+        stamped = self._stamped
+        parsed = self.parse(line_no, inner)
+        if self._stamped == stamped and ts is not None:
+            self._stamped += 1  # the line is dated, by the runtime
+        if parsed.ts is None and not parsed.continued:
+            parsed.ts = ts
+            self._prev_ts = ts
+        parsed.text = text
+        return parsed
 
     def _journal_field(self, line_no: int, text: str, key: str, value: str) -> ParsedLine:
         """A `journalctl -o export` line: `__CURSOR=` opens a record, later fields continue it."""
