@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
+from opsagent.agent.signatures import PatternSet
 from opsagent.errors import ConfigError
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import Citation
@@ -37,24 +37,12 @@ MAX_TEXT = 2000  # change lines are short; matching untrusted 16 kB lines in ful
 _PROBLEM_LEVELS = frozenset({"warn", "error", "fatal", "critical"})
 
 
-class ChangePattern(BaseModel):
+class ChangePattern(PatternSet):
     """One kind of change and the log patterns that show it."""
 
     kind: ChangeKind
     title: str
-    patterns: list[str] = Field(min_length=1)
     query: str = Field(default="", description="Words that find the runbook for this kind of change.")
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            re.compile(pattern)
-        return patterns
-
-    @cached_property
-    def regex(self) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.IGNORECASE)
 
 
 def load_change_patterns(path: Path | None = None) -> list[ChangePattern]:

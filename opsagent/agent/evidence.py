@@ -6,33 +6,37 @@ LLM) reasons over evidence a human can check.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from opsagent.agent.changes import ChangeEvent, ChangePattern, find_changes, load_change_patterns
 from opsagent.agent.dependencies import DeclaredDependencies
 from opsagent.agent.entities import AlertEntities, alert_entities
+from opsagent.agent.findings import (
+    LogFinding,
+    SignatureMatch,
+    add_finding,
+    record_doc_id,
+    record_file,
+    record_level,
+    unique_findings,
+)
 from opsagent.agent.linking import PROBLEM_LEVELS, LinkedLogs, Record, Tier, link_templates
+from opsagent.agent.runbook_choice import RunbookChooser
 from opsagent.agent.signatures import Signature
 from opsagent.config import Settings
 from opsagent.incidents.models import Alert
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.links import runbook_links
-from opsagent.knowledge.models import Citation, DocumentKind, SearchHit
+from opsagent.knowledge.models import DocumentKind, SearchHit
 from opsagent.knowledge.query import AlertQuery, build_alert_query
-from opsagent.knowledge.runbooks import split_front_matter
-from opsagent.knowledge.search import SearchFilters, json_list
+from opsagent.knowledge.search import SearchFilters
 
 ERROR_LEVELS = {"error", "fatal", "critical"}
-# A runbook just under the no-runbook threshold is still accepted when the logs' failure signature
-# independently points at the same runbook: two weak signals that agree.
-CORROBORATION_MARGIN = 0.15
 MAX_TEMPLATES = 5000  # templates in one window: linking needs all of them, not the first few hundred
 MAX_ELSEWHERE = 3
 NEARBY_CHANGE_SECONDS = 15 * 60
@@ -41,49 +45,6 @@ MAX_NEARBY_CHANGES = 3
 SPIKE_MINUTES = 15
 SPIKE_FACTOR = 3.0
 SPIKE_MIN_LINES = 5
-
-
-@dataclass
-class LogFinding:
-    """A log template relevant to the incident, and why."""
-
-    template: str
-    count: int
-    source: str
-    line_start: int | None
-    line_end: int | None
-    first_seen: float | None
-    last_seen: float | None
-    level: str | None
-    service: str | None
-    example: str
-    reasons: list[str] = field(default_factory=list)
-    doc_id: str = ""
-    tier: Tier = Tier.NONE
-    link: str = ""  # why it is linked to the incident
-    root: str = ""
-    template_index: int | None = None  # the miner's id: the raw lines in the log store carry it
-
-    @property
-    def citation(self) -> Citation:
-        return Citation(source=self.source, line_start=self.line_start, line_end=self.line_end)
-
-
-@dataclass
-class SignatureMatch:
-    """A failure signature seen in the logs, weighted by how many lines show it."""
-
-    signature: Signature
-    lines: int
-    error_lines: int
-    findings: list[LogFinding]
-    tier: Tier = Tier.OWN
-    restates_alert: bool = False  # the alert itself says this (NodeNotReady + "node not ready"): not a why
-
-    @property
-    def weight(self) -> float:
-        # Error-level lines count double: "connection refused" at INFO is usually a retry that worked.
-        return self.lines + self.error_lines
 
 
 @dataclass
@@ -143,6 +104,7 @@ class EvidencePipeline:
         self.signatures = signatures
         self.change_patterns = change_patterns if change_patterns is not None else load_change_patterns()
         self._declared: tuple[tuple[object, object], DeclaredDependencies] | None = None
+        self.runbooks = RunbookChooser(settings, kb, self.change_patterns)
 
     def gather(self, alert: Alert, *, now: float | None = None) -> TriageEvidence:
         """Run every stage; timings are in milliseconds."""
@@ -155,7 +117,7 @@ class EvidencePipeline:
         timings["query_ms"] = _ms(started)
 
         t0 = time.perf_counter()
-        hits, linked_runbook, link_reason = self._linked_runbook(query, links)
+        hits, linked_runbook, link_reason = self.runbooks.linked(query, links)
         timings["runbooks_ms"] = _ms(t0)
 
         t0 = time.perf_counter()
@@ -163,7 +125,7 @@ class EvidencePipeline:
         strong = hits[0] if hits and hits[0].score >= self.settings.no_runbook_threshold else None
         candidate = linked_runbook or strong
         declared = self._declared_dependencies()
-        extra = self._runbook_dependencies(candidate, entities) if candidate is not None else []
+        extra = self.runbooks.declared_dependencies(candidate, entities) if candidate is not None else []
         records = self._templates_in_window(window[0], window[1])
         linked = link_templates(records, entities, declared, extra, self.kb.log_store, window)
         findings, elsewhere = self._log_findings(query, linked, window)
@@ -187,10 +149,10 @@ class EvidencePipeline:
         if linked_runbook is not None:
             reason = link_reason
         else:
-            runbook, reason = self._choose_runbook(query, hits, matches, changes, onset)
+            runbook, reason = self.runbooks.choose(query, hits, matches, changes, onset)
             if links:
                 reason += f"; {link_reason}"
-        text = self._full_text(runbook.doc_id) if runbook is not None else ""
+        text = self.runbooks.full_text(runbook.doc_id) if runbook is not None else ""
         timings["runbooks_ms"] += _ms(t0)
         timings["total_ms"] = _ms(started)
         return TriageEvidence(
@@ -206,11 +168,6 @@ class EvidencePipeline:
             self._declared = (key, DeclaredDependencies(self.kb.roots()))
         return self._declared[1]
 
-    def _full_text(self, doc_id: str) -> str:
-        records = self.kb.store.iter_records(DocumentKind.RUNBOOK, where={"doc_id": doc_id})
-        ordered = sorted(records, key=lambda r: int(r[2].get("chunk_index", 0) or 0))
-        return "\n\n".join(text for _, text, _ in ordered)
-
     def _window(self, alert: Alert, now: float | None) -> tuple[float, float]:
         anchor = alert.starts_at.timestamp() if alert.starts_at else (now or datetime.now(UTC).timestamp())
         end = (
@@ -222,98 +179,6 @@ class EvidencePipeline:
 
     # -- runbooks -----------------------------------------------------------------------------------
 
-    def _linked_runbook(
-        self, query: AlertQuery, links: list[str]
-    ) -> tuple[list[SearchHit], SearchHit | None, str]:
-        """The best search hits, and the runbook the alert links to when it resolves to an ingested one."""
-        hits = self.kb.search(query.text, 3, SearchFilters(kind=DocumentKind.RUNBOOK))
-        for link in links:
-            hit = self.kb.runbook_for_link(link)
-            if hit is not None:
-                return hits, hit, f"linked by the alert ({link})"
-        if links:
-            return hits, None, f"the alert links {links[0]}, which is not in the knowledge base"
-        return hits, None, ""
-
-    def _runbook_dependencies(self, hit: SearchHit, entities: AlertEntities) -> list[str]:
-        """`depends_on` from a runbook's front matter (read from its file; gone files give nothing), when
-        the runbook is about the alert's workload (its `service`, if it names one)."""
-        try:
-            text = (Path(hit.root) / hit.source).read_text(encoding="utf-8")
-            front, _, _ = split_front_matter(text)
-        except (OSError, UnicodeDecodeError, ValueError):
-            return []
-        service = str(front.get("service") or "").strip().lower()
-        if service and service not in entities.workload_names:
-            return []
-        value = front.get("depends_on") or []
-        items = value if isinstance(value, list) else [value]
-        return [str(v).strip().lower() for v in items if str(v).strip()]
-
-    def _choose_runbook(
-        self,
-        query: AlertQuery,
-        hits: list[SearchHit],
-        matches: list[SignatureMatch],
-        changes: list[ChangeEvent],
-        onset: float,
-    ) -> tuple[SearchHit | None, str]:
-        """The alert's best runbook; but a cause found in the own or a dependency's logs brings its own
-        runbook when the alert's matches a symptom only, and weak alert matches need corroboration."""
-        filters = SearchFilters(kind=DocumentKind.RUNBOOK)
-        threshold = self.settings.no_runbook_threshold
-        cause = next((m for m in matches if not m.signature.symptom and m.tier >= Tier.DEPENDENCY), None)
-        by_cause = (
-            self.kb.search(cause.signature.query, 3, filters) if cause and cause.signature.query else []
-        )
-        if hits and hits[0].score >= threshold:
-            chosen = hits[0]
-            reason = f"best match for the alert (score {chosen.score:.3f} >= {threshold})"
-            if (
-                by_cause
-                and by_cause[0].score >= threshold
-                and chosen.doc_id not in {h.doc_id for h in by_cause}
-            ):
-                assert cause is not None
-                return by_cause[0], (
-                    f"the runbook for the cause in the logs ('{cause.signature.title}', "
-                    f"{cause.findings[0].link}; score {by_cause[0].score:.3f}); the alert alone matched "
-                    f"'{chosen.title}' ({chosen.score:.3f})"
-                )
-            return chosen, reason
-        if by_cause and by_cause[0].score >= threshold:
-            assert cause is not None
-            return by_cause[0], (
-                f"the runbook for the cause in the logs ('{cause.signature.title}', "
-                f"{cause.findings[0].link}; score {by_cause[0].score:.3f}); "
-                "no runbook matches the alert itself"
-            )
-        releases = [c for c in changes if c.is_release and c.ts <= onset]
-        corroborators = [(m.signature.title, m.signature.query) for m in matches if m.tier > Tier.NONE][:2]
-        if releases:
-            latest = (releases[-1].describe(), self._change_query(releases[-1]))
-            # With no cause signature, a release before the onset is the leading hypothesis: it goes first.
-            has_cause = any(not m.signature.symptom for m in matches if m.tier > Tier.NONE)
-            corroborators = [*corroborators, latest] if has_cause else [latest, *corroborators]
-        for title, words in corroborators:
-            via_logs = self.kb.search(f"{query.text} {words}", 1, filters)
-            if not via_logs:
-                continue
-            best = via_logs[0]
-            direct = next((h for h in hits if h.doc_id == best.doc_id), None)
-            if direct is None:
-                continue
-            # Either the alert alone nearly clears the bar, or alert + evidence clear it together and
-            # agree with the alert alone on the best runbook.
-            agrees = hits[0].doc_id == best.doc_id and best.score >= threshold
-            if direct.score >= threshold - CORROBORATION_MARGIN or agrees:
-                return direct, (
-                    f"alert match {direct.score:.3f} corroborated by '{title}' in the linked logs "
-                    f"(together {best.score:.3f})"
-                )
-        best_score = hits[0].score if hits else 0.0
-        return None, f"no runbook found (best score {best_score:.3f} < {threshold})"
-
     def _nearby_changes(self, linked: LinkedLogs, onset: float) -> list[ChangeEvent]:
         """Changes in logs NOT linked to the alert shortly before the onset (a batch job scaled up two
         minutes before the database ran out of connections): context for a human, never the cause."""
@@ -322,12 +187,6 @@ class EvidencePipeline:
         events = find_changes(self.kb, self.change_patterns, records, since, until)
         # Scaling and config only: image pulls and restarts happen somewhere on a cluster all the time.
         return [e for e in events if e.kind in ("scale", "config")][:MAX_NEARBY_CHANGES]
-
-    def _change_query(self, change: ChangeEvent) -> str:
-        pattern = next((p for p in self.change_patterns if p.kind == change.kind), None)
-        return pattern.query if pattern is not None and pattern.query else change.title
-
-    # -- logs ---------------------------------------------------------------------------------------
 
     def _templates_in_window(self, since: float, until: float) -> list[Record]:
         clauses: list[dict[str, Any]] = [{"last_seen": {"$gte": since}}, {"first_seen": {"$lte": until}}]
@@ -340,17 +199,17 @@ class EvidencePipeline:
         """Findings among the linked templates, and the unlinked errors ("also happening elsewhere")."""
         since, until = window
         elsewhere: dict[str, LogFinding] = {}
-        errors_elsewhere = [r for r in linked.elsewhere if _level(r[2]) in ERROR_LEVELS]
+        errors_elsewhere = [r for r in linked.elsewhere if record_level(r[2]) in ERROR_LEVELS]
         for record in sorted(errors_elsewhere, key=lambda r: -int(r[2].get("count", 0)))[:MAX_ELSEWHERE]:
-            _finding(elsewhere, record, "also happening elsewhere (not linked to the alert)", Tier.NONE)
+            add_finding(elsewhere, record, "also happening elsewhere (not linked to the alert)", Tier.NONE)
         if not linked.linked:
             return [], list(elsewhere.values())
-        by_id = {_doc(r): (r, link) for r, link in linked.linked}
+        by_id = {record_doc_id(r): (r, link) for r, link in linked.linked}
         findings: dict[str, LogFinding] = {}
 
         def add(record: Record, reason: str) -> None:
-            link = by_id[_doc(record)][1]
-            _finding(findings, record, reason, link.tier, link.why)
+            link = by_id[record_doc_id(record)][1]
+            add_finding(findings, record, reason, link.tier, link.why)
 
         # 1. What the alert is about, semantically (among linked templates only).
         filters = SearchFilters(kind=DocumentKind.LOG, since=since, until=until)
@@ -359,20 +218,24 @@ class EvidencePipeline:
                 add(by_id[hit.doc_id][0], f"matches the alert (score {hit.score:.2f})")
         records = [r for r, _ in linked.linked]
         # 2. Errors, then warnings in the window, most frequent first.
-        errors = [r for r in records if _level(r[2]) in ERROR_LEVELS]
+        errors = [r for r in records if record_level(r[2]) in ERROR_LEVELS]
         for record in sorted(errors, key=lambda r: -int(r[2].get("count", 0)))[:10]:
             add(record, "error-level lines in the window")
-        warnings = [r for r in records if _level(r[2]) == "warn"]
+        warnings = [r for r in records if record_level(r[2]) == "warn"]
         for record in sorted(warnings, key=lambda r: -int(r[2].get("count", 0)))[:5]:
             add(record, "warnings in the window")
         # 3. Problem shapes that only appeared after the window opened: new behaviour around the alert.
         onset = since + 0.25 * (until - since)
         for record in records:
             first = record[2].get("first_seen")
-            if isinstance(first, float | int) and first >= onset and _level(record[2]) in PROBLEM_LEVELS:
+            if (
+                isinstance(first, float | int)
+                and first >= onset
+                and record_level(record[2]) in PROBLEM_LEVELS
+            ):
                 add(record, "new since the incident window opened")
         # 4. Problem shapes whose rate jumped in the run-up to the alert (an info line's rate is traffic).
-        problems = [r for r in records if _level(r[2]) in PROBLEM_LEVELS]
+        problems = [r for r in records if record_level(r[2]) in PROBLEM_LEVELS]
         for record, recent, before in self._spikes(problems, since, until):
             add(record, f"spiking: {recent} lines in the last {SPIKE_MINUTES} min vs {before} before")
         ordered = sorted(findings.values(), key=lambda f: (-f.tier, -len(f.reasons), -f.count))
@@ -405,8 +268,8 @@ class EvidencePipeline:
         """Signatures in linked problem lines (and in the findings): the strongest link first."""
         candidates: dict[str, LogFinding] = {}
         for record, link in linked.linked:
-            if _level(record[2]) in PROBLEM_LEVELS:
-                _finding(candidates, record, "linked problem lines", link.tier, link.why)
+            if record_level(record[2]) in PROBLEM_LEVELS:
+                add_finding(candidates, record, "linked problem lines", link.tier, link.why)
         for finding in findings:
             candidates.setdefault(finding.doc_id, finding)
         matches = []
@@ -474,7 +337,7 @@ class EvidencePipeline:
         """Changes in the linked logs from the look-back to the window's end (in other files' templates
         only the lines that name the workload), and whether the own files reach back far enough for
         "no release" to mean something."""
-        files = sorted({_file(r) for r, link in linked.linked if link.tier != Tier.DEPENDENCY})
+        files = sorted({record_file(r) for r, link in linked.linked if link.tier != Tier.DEPENDENCY})
         if not files:
             return [], False
         start = min(window[0], onset - 3600 * self.settings.change_lookback_hours)
@@ -484,10 +347,10 @@ class EvidencePipeline:
             {"first_seen": {"$lte": window[1]}},
         ]
         own = set(linked.own_files)
-        names = {_file(r): link.named for r, link in linked.linked if link.tier == Tier.MENTION}
+        names = {record_file(r): link.named for r, link in linked.linked if link.tier == Tier.MENTION}
         records = []
         for record in self.kb.store.iter_records(DocumentKind.LOG, where={"$and": clauses}):
-            key = _file(record)
+            key = record_file(record)
             if key in own:
                 records.append((*record, ""))
             elif key in names:
@@ -495,7 +358,7 @@ class EvidencePipeline:
         firsts = [
             float(r[2]["first_seen"])
             for r in records
-            if _file(r[:3]) in own and isinstance(r[2].get("first_seen"), int | float)
+            if record_file(r[:3]) in own and isinstance(r[2].get("first_seen"), int | float)
         ]
         lookback = 3600 * self.settings.change_lookback_hours
         covered = bool(firsts) and min(firsts) <= onset - 0.5 * lookback
@@ -505,67 +368,13 @@ class EvidencePipeline:
         return changes, covered
 
 
-def _finding(
-    findings: dict[str, LogFinding], record: Record, reason: str, tier: Tier, link: str = ""
-) -> None:
-    _, template, meta = record
-    doc_id = _doc(record)
-    if doc_id not in findings:
-        examples = json_list(meta.get("examples"))
-        findings[doc_id] = LogFinding(
-            template=template,
-            count=int(meta.get("count", 0)),
-            source=str(meta.get("source", "")),
-            line_start=meta.get("line_start"),
-            line_end=meta.get("line_end"),
-            first_seen=meta.get("first_seen"),
-            last_seen=meta.get("last_seen"),
-            level=_level(meta),
-            service=meta.get("service"),
-            example=examples[0] if examples else template,
-            doc_id=doc_id,
-            tier=tier,
-            link=link,
-            root=str(meta.get("root", "")),
-            template_index=int(meta["template_index"]) if meta.get("template_index") is not None else None,
-        )
-    if reason not in findings[doc_id].reasons:
-        findings[doc_id].reasons.append(reason)
-
-
 def _split_camel(name: str) -> str:
     """`KubeNodeNotReady` -> `Kube Node Not Ready` (alert names are often CamelCase)."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
 
 
-def _file(record: Record) -> tuple[str, str]:
-    return str(record[2].get("root", "")), str(record[2].get("source", ""))
-
-
-def _doc(record: Record) -> str:
-    return str(record[2].get("doc_id", record[0]))
-
-
-def _level(meta: dict[str, Any]) -> str | None:
-    level = meta.get("level")
-    return str(level) if level else None
-
-
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 2)
-
-
-def strength(lines: int) -> float:
-    """How convincing N matching log lines are, in [0, 1): 1 line 0.5, 10 lines 0.75, 100 lines ~0.9."""
-    return 1 - 0.5 / (1 + math.log10(max(lines, 1)))
-
-
-def unique_findings(findings: Iterable[LogFinding]) -> list[LogFinding]:
-    """Findings in first-seen order without repeats (by template)."""
-    first: dict[str, LogFinding] = {}
-    for finding in findings:
-        first.setdefault(finding.doc_id, finding)
-    return list(first.values())
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -14,15 +14,10 @@ from opsagent.errors import ConfigError
 BUILTIN = Path(__file__).with_name("signatures.yaml")
 
 
-class Signature(BaseModel):
-    """A named failure pattern and the root cause it points to."""
+class PatternSet(BaseModel):
+    """Case-insensitive regexes declared as data (signatures, change patterns), checked when loaded."""
 
-    id: str
-    title: str
     patterns: list[str] = Field(min_length=1)
-    root_cause: str
-    query: str = Field(default="", description="Words that find the matching runbook.")
-    symptom: bool = Field(default=False, description="An effect many causes share; ranks below causes.")
 
     @field_validator("patterns")
     @classmethod
@@ -36,8 +31,18 @@ class Signature(BaseModel):
         return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.IGNORECASE)
 
     def matches(self, text: str) -> bool:
-        """Whether the text shows this failure."""
+        """Whether the text shows any of the patterns."""
         return self.regex.search(text) is not None
+
+
+class Signature(PatternSet):
+    """A named failure pattern and the root cause it points to."""
+
+    id: str
+    title: str
+    root_cause: str
+    query: str = Field(default="", description="Words that find the matching runbook.")
+    symptom: bool = Field(default=False, description="An effect many causes share; ranks below causes.")
 
 
 def load_signatures(path: Path | None = None) -> list[Signature]:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from opsagent.actions.catalog import ActionCatalog
 from opsagent.agent.changes import ChangeEvent, load_change_patterns
 from opsagent.agent.diagnosis import Confidence, Diagnosis, DiagnosisMode, Evidence, ProposedAction
-from opsagent.agent.evidence import EvidencePipeline, SignatureMatch, TriageEvidence, strength, unique
+from opsagent.agent.evidence import EvidencePipeline, TriageEvidence, unique
+from opsagent.agent.findings import SignatureMatch, strength
 from opsagent.agent.linking import NAMED_BY_ERRORS, Tier
 from opsagent.agent.proposals import propose_actions, runbook_action_ids
 from opsagent.agent.signatures import load_signatures
@@ -118,24 +119,16 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
                 f"({'; '.join(finding.reasons)}; {finding.link})",
             )
         )
-    for change in found.nearby_changes:
-        evidence.append(
-            Evidence(
-                kind="elsewhere",
-                citation=change.citation,
-                excerpt=f"changed nearby, not linked to this alert: {_change_text(change, found)}: "
-                f"{change.text[:300]}",
-            )
-        )
-    for finding in found.elsewhere:
-        evidence.append(
-            Evidence(
-                kind="elsewhere",
-                citation=finding.citation,
-                excerpt=f"{finding.count}× {finding.template[:300]} (also happening elsewhere: "
-                f"{finding.service or finding.source}, not linked to this alert)",
-            )
-        )
+    # Context, never the cause: changes and errors in logs not linked to the alert.
+    elsewhere = [
+        (c.citation, f"changed nearby, not linked to this alert: {_change_text(c, found)}: {c.text[:300]}")
+        for c in found.nearby_changes
+    ] + [
+        (f.citation, f"{f.count}× {f.template[:300]} (also happening elsewhere: {f.service or f.source}, "
+         "not linked to this alert)")
+        for f in found.elsewhere
+    ]  # fmt: skip
+    evidence += [Evidence(kind="elsewhere", citation=c, excerpt=text) for c, text in elsewhere]
 
     actions = propose_actions(runbook_action_ids(found, catalog), found, catalog)
     diagnostics = [a for a in actions if not a.mutating]
