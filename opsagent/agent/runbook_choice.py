@@ -19,6 +19,8 @@ from opsagent.knowledge.search import SearchFilters
 # A runbook just under the no-runbook threshold is still accepted when linked evidence (a failure
 # signature, a release) independently points at the same runbook: two weak signals that agree.
 CORROBORATION_MARGIN = 0.15
+# A release this close before the first linked problem is the likeliest cause when no signature names one.
+RELEASE_SUSPECT_SECONDS = 2 * 3600
 
 
 class RunbookChooser:
@@ -72,33 +74,37 @@ class RunbookChooser:
         runbook when the alert's matches a symptom only, and weak alert matches need corroboration."""
         filters = SearchFilters(kind=DocumentKind.RUNBOOK)
         threshold = self.settings.no_runbook_threshold
+        releases = [c for c in changes if c.is_release and c.ts <= onset]
+        # The leading hypothesis from the logs: a cause signature in the own or a dependency's logs, else
+        # a release shortly before the first problem. It brings its own runbook.
         cause = next((m for m in matches if not m.signature.symptom and m.tier >= Tier.DEPENDENCY), None)
-        by_cause = (
-            self.kb.search(cause.signature.query, 3, filters) if cause and cause.signature.query else []
-        )
+        suspect: tuple[str, str] | None = None
+        if cause is not None and cause.signature.query:
+            suspect = (f"the cause in the logs ('{cause.signature.title}', {cause.findings[0].link})",
+                       cause.signature.query)  # fmt: skip
+        elif cause is None and releases and onset - releases[-1].ts <= RELEASE_SUSPECT_SECONDS:
+            suspect = (f"the suspected {releases[-1].describe()}", self._change_query(releases[-1]))
+        by_suspect = self.kb.search(suspect[1], 3, filters) if suspect is not None else []
         if hits and hits[0].score >= threshold:
             chosen = hits[0]
             reason = f"best match for the alert (score {chosen.score:.3f} >= {threshold})"
             if (
-                by_cause
-                and by_cause[0].score >= threshold
-                and chosen.doc_id not in {h.doc_id for h in by_cause}
+                by_suspect
+                and by_suspect[0].score >= threshold
+                and chosen.doc_id not in {h.doc_id for h in by_suspect}
             ):
-                assert cause is not None
-                return by_cause[0], (
-                    f"the runbook for the cause in the logs ('{cause.signature.title}', "
-                    f"{cause.findings[0].link}; score {by_cause[0].score:.3f}); the alert alone matched "
-                    f"'{chosen.title}' ({chosen.score:.3f})"
+                assert suspect is not None
+                return by_suspect[0], (
+                    f"the runbook for {suspect[0]} (score {by_suspect[0].score:.3f}); the alert alone "
+                    f"matched '{chosen.title}' ({chosen.score:.3f})"
                 )
             return chosen, reason
-        if by_cause and by_cause[0].score >= threshold:
-            assert cause is not None
-            return by_cause[0], (
-                f"the runbook for the cause in the logs ('{cause.signature.title}', "
-                f"{cause.findings[0].link}; score {by_cause[0].score:.3f}); "
+        if by_suspect and by_suspect[0].score >= threshold:
+            assert suspect is not None
+            return by_suspect[0], (
+                f"the runbook for {suspect[0]} (score {by_suspect[0].score:.3f}); "
                 "no runbook matches the alert itself"
             )
-        releases = [c for c in changes if c.is_release and c.ts <= onset]
         corroborators = [(m.signature.title, m.signature.query) for m in matches if m.tier > Tier.NONE][:2]
         if releases:
             latest = (releases[-1].describe(), self._change_query(releases[-1]))

@@ -16,6 +16,7 @@ from opsagent.agent.evidence import EvidencePipeline, TriageEvidence, unique
 from opsagent.agent.findings import SignatureMatch, strength
 from opsagent.agent.linking import NAMED_BY_ERRORS, Tier
 from opsagent.agent.proposals import propose_actions, runbook_action_ids
+from opsagent.agent.runbook_choice import RELEASE_SUSPECT_SECONDS
 from opsagent.agent.signatures import load_signatures
 from opsagent.config import Settings
 from opsagent.incidents.models import Alert
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from opsagent.agent.loop import LLMTriage
 
 MAX_PROPOSED = 3
-# A release this close before the first linked problem is the likeliest cause when no signature names one.
-RELEASE_CAUSE_SECONDS = 2 * 3600
 # How much a cause counts by how it is linked: the affected workload's own logs say most.
 TIER_WEIGHT = {Tier.OWN: 1.0, Tier.DEPENDENCY: 0.85, Tier.MENTION: 0.6, Tier.NONE: 0.0}
 
@@ -214,7 +213,7 @@ def _recent_release(found: TriageEvidence) -> ChangeEvent | None:
     if not releases or found.onset is None or not found.findings:
         return None
     latest = releases[0]
-    return latest if found.onset - latest.ts <= RELEASE_CAUSE_SECONDS else None
+    return latest if found.onset - latest.ts <= RELEASE_SUSPECT_SECONDS else None
 
 
 def _change_sentence(found: TriageEvidence) -> str:
