@@ -71,11 +71,6 @@ class TriageEvidence:
     nearby_changes: list[ChangeEvent] = field(default_factory=list)  # unlinked changes just before the onset
 
     @property
-    def linked_lines(self) -> int:
-        """Log lines linked to the incident in the window."""
-        return sum(int(record[2].get("count", 0)) for record, _ in self.links.linked)
-
-    @property
     def releases(self) -> list[ChangeEvent]:
         """Releases before the onset, newest first."""
         onset = self.onset or self.window[1]

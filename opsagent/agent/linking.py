@@ -50,7 +50,6 @@ class Tier(IntEnum):
 
 
 NAMED_BY_ERRORS = "named by the affected service's errors"
-TIER_LABEL = {Tier.OWN: "own logs", Tier.DEPENDENCY: "dependency", Tier.MENTION: "names it", Tier.NONE: ""}
 
 
 @dataclass
@@ -71,13 +70,6 @@ class LinkedLogs:
     dependencies: dict[str, str] = field(default_factory=dict)  # service -> why it is one
     own_files: list[tuple[str, str]] = field(default_factory=list)  # (root, source)
     workload_names: list[str] = field(default_factory=list)  # the affected workload's names (none: a node)
-
-    def link_of(self, doc_id: str) -> Link | None:
-        """The link of a template by its id."""
-        for record, link in self.linked:
-            if _doc_id(record) == doc_id:
-                return link
-        return None
 
 
 def link_templates(

@@ -111,7 +111,8 @@ class LLMTriage:
         return diagnosis
 
     def _run_agent(self, found: TriageEvidence, draft: Diagnosis) -> list[BaseMessage]:
-        context = ToolContext(self.settings, self.kb, found.window, found.alert.service)
+        workloads = found.entities.workload_names
+        context = ToolContext(self.settings, self.kb, found.window, workloads[0] if workloads else None)
         agent = create_agent(
             self.model,
             tools=build_tools(context),

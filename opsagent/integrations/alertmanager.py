@@ -14,7 +14,8 @@ from opsagent.integrations.errors import AlertParseError, describe_validation_er
 
 # Alertmanager sends this for "no end time yet".
 ZERO_TIME_PREFIX = "0001-01-01"
-SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "job", "container")
+# Not `job`: it names the scrape job (blackbox, kube-state-metrics), not the affected workload.
+SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "container")
 
 
 class AlertmanagerAlert(BaseModel):

@@ -25,7 +25,7 @@ TOPICAL_LABELS = (
     "mountpoint",
     "device",
 )
-SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "container", "job")
+SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "container")
 TEXT_ANNOTATIONS = ("summary", "description", "message", "title")
 # Values that identify an instance rather than a problem: pod hashes, IPs, UUIDs, numbers.
 # Pod names end in a ReplicaSet hash and a pod suffix drawn from Kubernetes' vowel-free alphabet, so
