@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,6 +28,22 @@ MODEL_KEY = "opsagent_embedding_model"
 REVISION_KEY = "opsagent_revision"
 SCHEMA_KEY = "opsagent_schema"
 PAGE = 5000
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on a file, held for the block (a no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def connect(settings: Settings) -> ClientAPI:
@@ -51,7 +69,12 @@ def connect(settings: Settings) -> ClientAPI:
         return client
     try:
         settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        # Chroma creates its SQLite schema and default tenant on first open; two processes doing that at
+        # once (`serve --processes N`, two `opsagent worker`s on a fresh data dir) fail with "table
+        # collections already exists" / "Could not connect to tenant". Opening under an exclusive file
+        # lock makes the second wait for the first.
+        with _exclusive(settings.chroma_path / ".opsagent-open.lock"):
+            return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except OSError as exc:
         raise StoreError(
             f"Cannot open the vector store in {settings.chroma_path}: {exc}. Set OPSAGENT_DATA_DIR "
