@@ -17,7 +17,7 @@ from rich.table import Table
 
 from opsagent.cli_chat import ask_command, chat_command
 from opsagent.cli_logs import logs_command
-from opsagent.cli_output import format_score, pipe_safe_console
+from opsagent.cli_output import UsageProblem, format_score, pipe_safe_console, time_option
 from opsagent.cli_server import db_app, serve_command, token_app, worker_command
 from opsagent.cli_triage import eval_command, schema_command, triage_command
 from opsagent.config import Settings, load_settings
@@ -25,7 +25,7 @@ from opsagent.errors import OpsagentError
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import DocumentKind, SearchHit
 from opsagent.knowledge.search import SearchFilters
-from opsagent.timeparse import format_time, parse_time
+from opsagent.timeparse import format_time
 
 app = typer.Typer(
     name="opsagent",
@@ -36,10 +36,6 @@ app = typer.Typer(
 )
 out = Console(soft_wrap=not sys.stdout.isatty())  # piped output is never wrapped mid-word or mid-path
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
-
-
-class UsageProblem(OpsagentError):
-    """A command-line argument that cannot be used."""
 
 
 def _knowledge() -> KnowledgeBase:
@@ -129,8 +125,8 @@ def search(
     filters = SearchFilters(
         kind=kind,
         service=service,
-        since=_time_option("--since", since),
-        until=_time_option("--until", until),
+        since=time_option("--since", since),
+        until=time_option("--until", until),
     )
     kb = _knowledge()
     try:
@@ -151,15 +147,6 @@ def search(
                 console.print("Nothing is ingested yet: run opsagent ingest PATH first.")
     finally:
         kb.close()
-
-
-def _time_option(name: str, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise UsageProblem(f"{name}: {exc}") from None
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:

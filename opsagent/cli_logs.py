@@ -8,19 +8,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from opsagent.cli_output import pipe_safe_console
+from opsagent.cli_output import UsageProblem, pipe_safe_console, time_option
 from opsagent.config import load_settings
-from opsagent.errors import OpsagentError
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import LogLine
-from opsagent.timeparse import format_time, parse_time
+from opsagent.timeparse import format_time
 
 # Bounds that select every line with a timestamp (a NULL ts matches no comparison).
 _ANY_TIME = float("-inf")
-
-
-class LogsUsageError(OpsagentError):
-    """An option of `opsagent logs` that cannot be used as given."""
 
 
 def logs_command(
@@ -38,9 +33,9 @@ def logs_command(
     ] = False,
 ) -> None:
     """Raw log lines by keyword and time window, or (--template ID) the lines behind a cited template."""
-    start, end = _time("--since", since), _time("--until", until)
+    start, end = time_option("--since", since), time_option("--until", until)
     if template is not None and (text or service):
-        raise LogsUsageError(
+        raise UsageProblem(
             "--template lists one template's lines: drop TEXT and --service (--since/--until work)."
         )
     kb = KnowledgeBase(load_settings())
@@ -73,28 +68,19 @@ def logs_command(
         (pipe_safe_console(stderr=True) if as_json else out).print(note, highlight=False, markup=False)
 
 
-def _time(name: str, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise LogsUsageError(f"{name}: {exc}") from None
-
-
 def _template_lines(
     kb: KnowledgeBase, template_id: str, since: float | None, until: float | None, limit: int
 ) -> tuple[list[LogLine], int, str]:
     found = kb.log_template(template_id)
     if found is None:
-        raise LogsUsageError(
+        raise UsageProblem(
             f"No log template has the id {template_id!r}: copy one from `opsagent search --kind log` "
             "(its `id` with --json) or from `opsagent logs --json` (`template_id`)."
         )
     text, meta = found
     root, source, index = str(meta.get("root", "")), str(meta.get("source", "")), meta.get("template_index")
     if index is None:
-        raise LogsUsageError(
+        raise UsageProblem(
             f"Template {template_id} has no line index (an older ingest): re-ingest {meta.get('root')}."
         )
     lines, total = kb.log_store.template_lines(

@@ -6,6 +6,9 @@ import sys
 
 from rich.console import Console
 
+from opsagent.errors import OpsagentError
+from opsagent.timeparse import parse_time
+
 # Scores are stored rounded to 4 decimals (knowledge/search.py), so 4 always shows the exact value.
 _MAX_SCORE_DECIMALS = 4
 
@@ -32,3 +35,17 @@ def format_score(score: float, threshold: float | None = None) -> str:
         if threshold is None or (shown >= threshold) == (score >= threshold):
             return f"{score:.{decimals}f}"
     return f"{score:.{_MAX_SCORE_DECIMALS}f}"
+
+
+class UsageProblem(OpsagentError):
+    """A command-line argument that cannot be used."""
+
+
+def time_option(name: str, value: str | None) -> float | None:
+    """A --since/--until value as epoch seconds (ISO-8601, epoch, `2h ago`), or a one-line usage error."""
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise UsageProblem(f"{name}: {exc}") from None

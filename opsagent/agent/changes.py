@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from opsagent.agent.signatures import PatternSet
-from opsagent.errors import ConfigError
+from opsagent.agent.signatures import PatternSet, load_pattern_file
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import Citation
 
@@ -47,12 +45,7 @@ class ChangePattern(PatternSet):
 
 def load_change_patterns(path: Path | None = None) -> list[ChangePattern]:
     """The built-in change patterns, or those of a file with the same shape."""
-    source = path or BUILTIN
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        return [ChangePattern.model_validate(item) for item in data.get("changes", [])]
-    except (OSError, yaml.YAMLError, ValidationError, AttributeError) as exc:
-        raise ConfigError(f"Cannot load change patterns from {source}: {exc}") from exc
+    return load_pattern_file(path or BUILTIN, "changes", ChangePattern, "change patterns")
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
@@ -45,11 +46,18 @@ class Signature(PatternSet):
     symptom: bool = Field(default=False, description="An effect many causes share; ranks below causes.")
 
 
-def load_signatures(path: Path | None = None) -> list[Signature]:
-    """The built-in signatures, or those of a file with the same shape."""
-    source = path or BUILTIN
+_P = TypeVar("_P", bound=PatternSet)
+
+
+def load_pattern_file(source: Path, key: str, model: type[_P], what: str) -> list[_P]:
+    """The `key:` list of a YAML file of pattern sets, validated; one clear error for any problem."""
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        return [Signature.model_validate(item) for item in data.get("signatures", [])]
+        return [model.model_validate(item) for item in data.get(key, [])]
     except (OSError, yaml.YAMLError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"Cannot load failure signatures from {source}: {exc}") from exc
+        raise ConfigError(f"Cannot load {what} from {source}: {exc}") from exc
+
+
+def load_signatures(path: Path | None = None) -> list[Signature]:
+    """The built-in signatures, or those of a file with the same shape."""
+    return load_pattern_file(path or BUILTIN, "signatures", Signature, "failure signatures")
