@@ -71,8 +71,10 @@ def test_offline_triage_is_at_least_90_percent_correct(settings: Settings) -> No
     failures = [(r.name, r.problems) for r in report.results if not r.passed]
     single = [r for r in report.results if r.name < HARD_FROM]
     assert _accuracy(single) >= 0.9, failures
-    # The busy night is measured, not yet mastered (README: Triage): a floor against regressions.
-    assert report.accuracy >= 0.65, failures
+    # The whole suite, busy night included (README: Triage): the bar, with no per-scenario tuning.
+    assert report.accuracy >= 0.8, failures
+    # The worst failure: a wrong answer that reads as probably right.
+    assert report.calibration.overconfident == 0, report.calibration.overconfident_scenarios
     assert all(r.mode == "offline" for r in report.results)
     # Where the honest answer is "unknown", the answer must say so with low confidence.
     scenarios = {s.name: s for s in load_scenarios(SCENARIOS)}

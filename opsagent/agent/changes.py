@@ -28,7 +28,8 @@ _VERSION = re.compile(
     r"|\bv(\d+\.\d+(?:\.\d+)?(?:[-+][\w.]+)?)\b",  # `v3.8.0` anywhere
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z][A-Za-z]{2,}")
+# Whole words only: the full-text index has `k8sevents` as one token, never `sevents`.
+_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]{3,}(?![A-Za-z0-9_])")
 _MASK = re.compile(r"<[A-Za-z*]+>")
 MAX_LINES_PER_TEMPLATE = 200
 MAX_TEXT = 2000  # change lines are short; matching untrusted 16 kB lines in full is a denial of service
@@ -48,6 +49,58 @@ def load_change_patterns(path: Path | None = None) -> list[ChangePattern]:
     return load_pattern_file(path or BUILTIN, "changes", ChangePattern, "change patterns")
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """What a scale event scaled: `Scaled up replica set ledger-export-7c9d8f6b5 to 24 from 2`."""
+
+    workload: str
+    namespace: str | None
+    from_replicas: int | None
+    to_replicas: int | None
+    up: bool  # more replicas than before (from the counts, else from the wording)
+
+
+# The scaled workload and counts, as the controllers write them (deployment-controller, KEDA, HPA events,
+# `kubectl scale`). A ReplicaSet's pod-template hash is not part of the Deployment's name.
+_SCALED = re.compile(
+    r"Scaled (?:up |down )?(?:replica set |deployment |statefulset )?(?P<name>[a-z0-9][a-z0-9.-]*?)"
+    r"(?:-[bcdfghjklmnpqrstvwxz2456789]{8,10})?"  # a ReplicaSet's pod-template hash (k8s' alphabet)
+    r"(?: to (?P<to>\d+)(?: from (?P<from>\d+))?| from (?P<from2>\d+) to (?P<to2>\d+))\b"
+)
+_NEW_SIZE = re.compile(r"New size: (?P<to>\d+)")
+_INVOLVED = re.compile(
+    r'"involvedObject"\s*:\s*\{[^{}]*?"namespace"\s*:\s*"(?P<ns>[a-z0-9-]+)"[^{}]*?"name"\s*:\s*"(?P<name>[a-z0-9.-]+)"'
+)
+# `Event: HorizontalPodAutoscaler checkout/checkout-web SuccessfulRescale: New size: 16`
+_OBJECT_PATH = re.compile(
+    r"\b(?:HorizontalPodAutoscaler|Deployment|StatefulSet|ScaledObject) "
+    r"(?P<ns>[a-z0-9-]+)/(?P<name>[a-z0-9.-]+)"
+)
+
+
+def scaling_in(text: str) -> Scaling | None:
+    """What a scale line scaled, if it says."""
+    text = text[:MAX_TEXT]
+    involved = _INVOLVED.search(text) or _OBJECT_PATH.search(text)
+    namespace = involved.group("ns") if involved else None
+    match = _SCALED.search(text)
+    if match is not None:
+        to = match.group("to") or match.group("to2")
+        before = match.group("from") or match.group("from2")
+        name = match.group("name")
+        if involved is not None and name.startswith(involved.group("name")):
+            name = involved.group("name")
+        after = int(to) if to else None
+        earlier = int(before) if before else None
+        up = after > earlier if after is not None and earlier is not None else "Scaled up" in text
+        return Scaling(name, namespace, earlier, after, up)
+    size = _NEW_SIZE.search(text)
+    if size is not None and involved is not None:
+        up = bool(re.search(r"above (the )?target", text))
+        return Scaling(involved.group("name"), namespace, None, int(size.group("to")), up)
+    return None
+
+
 @dataclass
 class ChangeEvent:
     """One change seen in the logs."""
@@ -63,6 +116,11 @@ class ChangeEvent:
     version: str | None = None
     previous_version: str | None = None
     foreign: bool = False  # names none of the affected workload's names (a node's pod pulling its image)
+    scaled: Scaling | None = None  # for a scale event: what was scaled, from how many to how many
+
+    @property
+    def is_scale_up(self) -> bool:
+        return self.scaled is not None and self.scaled.up
 
     @property
     def is_release(self) -> bool:
@@ -151,6 +209,7 @@ def find_changes(
                     service=must_name or line.service,  # a cluster events file: whose event it is
                     version=version_in(line.text),
                     foreign=_foreign(pattern.kind, line.text, workload_names or []),
+                    scaled=scaling_in(line.text) if pattern.kind == "scale" else None,
                 )
             )
     events.sort(key=lambda e: (e.ts, e.line_no))
@@ -197,9 +256,17 @@ def _previous_versions(events: list[ChangeEvent]) -> None:
 def _collapse(events: list[ChangeEvent], gap: float = 900.0) -> list[ChangeEvent]:
     """One event per (file, release-or-kind, version) burst: the first line of each rollout."""
     out: list[ChangeEvent] = []
-    last: dict[tuple[str, str, str, str | None], float] = {}
+    last: dict[tuple[str, str, str, str | None, str | None], float] = {}
     for event in events:
-        key = (event.root, event.source, "release" if event.is_release else event.kind, event.version)
+        # A cluster's event log holds every workload's changes: one burst per workload scaled.
+        subject = event.scaled.workload if event.scaled is not None else None
+        key = (
+            event.root,
+            event.source,
+            "release" if event.is_release else event.kind,
+            event.version,
+            subject,
+        )
         previous = last.get(key)
         last[key] = event.ts
         if previous is not None and event.ts - previous <= gap:

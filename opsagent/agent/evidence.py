@@ -45,6 +45,18 @@ MAX_NEARBY_CHANGES = 3
 SPIKE_MINUTES = 15
 SPIKE_FACTOR = 3.0
 SPIKE_MIN_LINES = 5
+# A problem template absent earlier in the window needs this many lines in the run-up to count as new
+# trouble (one stray line is noise).
+NOVEL_MIN_LINES = 2
+# Words of trouble, for lines whose format carries no level (plain syslog, kernel messages).
+TROUBLE_WORDS = re.compile(
+    r"\b(error|errors|fail(s|ed|ure)?|timeout|timed out|denied|refused|unable|cannot|can't|panic|fatal|"
+    r"abort(ed|ing)?|unreachable|exceeded|corrupt(ed|ion)?|invalid|blocked|hung|stall(ed)?|lost|killed)\b",
+    re.IGNORECASE,
+)
+# A scaled workload counts as talking to the affected one when their logs name it this often.
+MIN_NAMING_LINES = 2
+MIN_SCALED_NAME = 4  # shorter names (`api`, `web`) would be found everywhere
 
 
 @dataclass
@@ -69,6 +81,9 @@ class TriageEvidence:
     onset: float | None = None  # the first linked problem line (else the alert's start)
     changes_covered: bool = False  # the own logs reach back over the change look-back
     nearby_changes: list[ChangeEvent] = field(default_factory=list)  # unlinked changes just before the onset
+    # Scale-ups just before the onset of a workload the affected logs talk to (ledger-export scaled 2 -> 24
+    # and orders-db's log names it on its connections): a change that can explain capacity trouble.
+    scale_ups: list[tuple[ChangeEvent, str]] = field(default_factory=list)
 
     @property
     def releases(self) -> list[ChangeEvent]:
@@ -120,7 +135,11 @@ class EvidencePipeline:
         strong = hits[0] if hits and hits[0].score >= self.settings.no_runbook_threshold else None
         candidate = linked_runbook or strong
         declared = self._declared_dependencies()
-        extra = self.runbooks.declared_dependencies(candidate, entities) if candidate is not None else []
+        extra = (
+            self.runbooks.declared_dependencies(candidate, entities, linked=candidate is linked_runbook)
+            if candidate is not None
+            else {}
+        )
         records = self._templates_in_window(window[0], window[1])
         linked = link_templates(records, entities, declared, extra, self.kb.log_store, window)
         findings, elsewhere = self._log_findings(query, linked, window)
@@ -135,8 +154,17 @@ class EvidencePipeline:
 
         onset = self._onset(matches, findings, alert, window)
         t0 = time.perf_counter()
+        self._mark_novel(findings, linked, window)  # leads for a human; after matching on purpose
+        timings["logs_ms"] += _ms(t0)
+        t0 = time.perf_counter()
         changes, covered = self._changes(linked, window, onset)
         nearby = self._nearby_changes(linked, onset)
+        # Only a shared limit (connection slots, a rate quota) makes a scaled-up client a suspect: an
+        # autoscaler reacting to load or lag is an effect, and scaling it back would make things worse.
+        limited = any(m.signature.shared_limit and m.tier >= Tier.DEPENDENCY for m in matches)
+        scale_ups = (
+            self._scale_ups(linked, [*changes, *self._scalings(linked, onset)], onset) if limited else []
+        )
         timings["changes_ms"] = _ms(t0)
 
         t0 = time.perf_counter()
@@ -153,7 +181,7 @@ class EvidencePipeline:
         return TriageEvidence(
             alert, query, window, hits, runbook, reason, findings, matches, timings, text,
             entities=entities, links=linked, changes=changes, elsewhere=elsewhere, runbook_links=links,
-            onset=onset, changes_covered=covered, nearby_changes=nearby,
+            onset=onset, changes_covered=covered, nearby_changes=nearby, scale_ups=scale_ups,
         )  # fmt: skip
 
     def _declared_dependencies(self) -> DeclaredDependencies:
@@ -182,6 +210,53 @@ class EvidencePipeline:
         events = find_changes(self.kb, self.change_patterns, records, since, until)
         # Scaling and config only: image pulls and restarts happen somewhere on a cluster all the time.
         return [e for e in events if e.kind in ("scale", "config")][:MAX_NEARBY_CHANGES]
+
+    def _scalings(self, linked: LinkedLogs, onset: float) -> list[ChangeEvent]:
+        """Scale events just before the onset in files other than the affected workload's own (cluster
+        event logs, other services' logs): who was scaled is read from the line itself."""
+        since, until = onset - NEARBY_CHANGE_SECONDS, onset + 60
+        records = [(*r, "") for r in linked.elsewhere]
+        records += [(*r, "") for r, link in linked.linked if link.tier == Tier.MENTION]
+        patterns = [p for p in self.change_patterns if p.kind == "scale"]
+        return find_changes(self.kb, patterns, records, since, until) if patterns else []
+
+    def _scale_ups(
+        self, linked: LinkedLogs, changes: list[ChangeEvent], onset: float
+    ) -> list[tuple[ChangeEvent, str]]:
+        """Scale-ups shortly before the onset of the affected workload, or of a workload named on several
+        lines of the affected or dependency logs in the same minutes (a client on the database's
+        connection lines), newest first, with why each is linked."""
+        since = onset - NEARBY_CHANGE_SECONDS
+        files = sorted(
+            {record_file(r) for r, link in linked.linked if link.tier in (Tier.OWN, Tier.DEPENDENCY)}
+        )
+        out: list[tuple[ChangeEvent, str]] = []
+        seen: set[str] = set()
+        for change in sorted(changes, key=lambda c: -c.ts):
+            scaled = change.scaled
+            if not change.is_scale_up or scaled is None or not since <= change.ts <= onset + 60:
+                continue
+            if scaled.workload in seen:
+                continue
+            if scaled.workload in linked.workload_names:
+                out.append((change, "the affected workload itself"))
+                seen.add(scaled.workload)
+                continue
+            if len(scaled.workload) < MIN_SCALED_NAME:
+                continue
+            for root, source in files:
+                if (root, source) == (change.root, change.source):
+                    continue
+                lines = self.kb.log_store.count(
+                    scaled.workload, sources=[source], root=root, since=since, until=onset + 60
+                )
+                if lines >= MIN_NAMING_LINES:
+                    out.append(
+                        (change, f"{source} names {scaled.workload} on {lines} lines around the onset")
+                    )
+                    seen.add(scaled.workload)
+                    break
+        return out
 
     def _templates_in_window(self, since: float, until: float) -> list[Record]:
         clauses: list[dict[str, Any]] = [{"last_seen": {"$gte": since}}, {"first_seen": {"$lte": until}}]
@@ -235,6 +310,59 @@ class EvidencePipeline:
             add(record, f"spiking: {recent} lines in the last {SPIKE_MINUTES} min vs {before} before")
         ordered = sorted(findings.values(), key=lambda f: (-f.tier, -len(f.reasons), -f.count))
         return ordered, list(elsewhere.values())
+
+    def _mark_novel(
+        self, findings: list[LogFinding], linked: LinkedLogs, window: tuple[float, float]
+    ) -> None:
+        """Mark the problem findings that are a new kind of trouble: several lines in the run-up to the
+        alert and none earlier in the window, in a file that does have earlier lines (else "new" would
+        only mean "the file starts here"). Causes tend to be the first new trouble, so each also gets the
+        time of its first line in the window. Lines without a level (a kernel line in a plain syslog
+        file) count when their words say trouble; new ones join the findings."""
+        since, until = window
+        split = until - 60 * (SPIKE_MINUTES + self.settings.log_window_after_minutes)
+        known = {f.doc_id for f in findings}
+        unleveled: dict[str, LogFinding] = {}
+        for record, link in linked.linked:
+            meta = record[2]
+            if (
+                link.tier >= Tier.DEPENDENCY
+                and record_level(meta) is None
+                and record_doc_id(record) not in known
+                and TROUBLE_WORDS.search(record[1][:2000])
+            ):
+                add_finding(unleveled, record, "no level; its words say trouble", link.tier, link.why)
+        problems = [
+            f
+            for f in [*findings, *unleveled.values()]
+            if f.template_index is not None
+            and (f.level in PROBLEM_LEVELS or (f.level is None and TROUBLE_WORDS.search(f.template[:2000])))
+        ]
+        if split <= since or not problems:
+            return
+        files = {(f.root, f.source) for f in problems}
+        activity = {key: self.kb.log_store.template_activity(*key, since, split, until) for key in files}
+        covered = {
+            key
+            for key in files
+            if self.kb.log_store.count(sources=[key[1]], root=key[0], since=since, until=split)
+        }
+        for finding in problems:
+            key = (finding.root, finding.source)
+            assert finding.template_index is not None
+            before, recent = activity[key].get(finding.template_index, (0, 0))
+            if key not in covered or before or recent < NOVEL_MIN_LINES:
+                continue
+            lines, _ = self.kb.log_store.template_lines(
+                finding.root, finding.source, finding.template_index, since=since, until=until, limit=1
+            )
+            finding.appeared = True
+            finding.first_in_window = lines[0].ts if lines else None
+            reason = f"appeared in the run-up to the alert: {recent} lines, none earlier in the window"
+            if reason not in finding.reasons:
+                finding.reasons.append(reason)
+            if finding.doc_id in unleveled:
+                findings.append(finding)
 
     def _spikes(self, templates: list[Record], since: float, until: float) -> list[tuple[Record, int, int]]:
         """Templates at least SPIKE_FACTOR times more frequent just before the alert than earlier."""

@@ -34,6 +34,10 @@ class LogFinding:
     link: str = ""  # why it is linked to the incident
     root: str = ""
     template_index: int | None = None  # the miner's id: the raw lines in the log store carry it
+    # Set for problem lines by the pipeline's novelty pass: none earlier in the window, several in the
+    # run-up to the alert (a new kind of trouble), and when its first line in the window was written.
+    appeared: bool = False
+    first_in_window: float | None = None
 
     @property
     def citation(self) -> Citation:

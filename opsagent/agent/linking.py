@@ -76,7 +76,7 @@ def link_templates(
     records: list[Record],
     entities: AlertEntities,
     declared: DeclaredDependencies,
-    extra_dependencies: list[str],
+    extra_dependencies: dict[str, str],
     log_store: LogLineStore,
     window: tuple[float, float],
 ) -> LinkedLogs:
@@ -110,9 +110,10 @@ def link_templates(
 
     # Dependencies: declared, then named by the own logs' problem lines.
     own_names |= {n for key in out.own_files for n in identity.get(key, set())}
-    for dep in [*declared.of(sorted(workloads)), *extra_dependencies]:
+    declared_deps = {dep: "declared dependency" for dep in declared.of(sorted(workloads))}
+    for dep, why in {**declared_deps, **extra_dependencies}.items():
         if dep not in own_names and dep not in out.dependencies:
-            out.dependencies[dep] = "declared dependency"
+            out.dependencies[dep] = why
     # Only error lines about connecting, seen more than once: one quoted URL in a warning (user input,
     # a redirect) must not make a dependency.
     problem_texts = [

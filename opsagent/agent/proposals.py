@@ -10,6 +10,7 @@ prefers, because nothing else reorders them. Parameters come from the alert's en
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from opsagent.actions.catalog import ActionCatalog, ActionSpec
@@ -63,10 +64,28 @@ def propose_actions(
         specs = [s for s in specs if s not in reverting] + reverting
         for spec in reverting:
             notes[spec.id] = "no release seen in the linked logs before the onset"
+    overrides: dict[str, dict[str, Any]] = {}
+    if found.scale_ups:
+        # A scale-up just before the onset: scaling it back undoes the change (the runbook's action, aimed
+        # at the workload that was scaled, not at whoever alerted).
+        change, why = found.scale_ups[0]
+        scaled = change.scaled
+        scaling = [s for s in specs if _scales_a_deployment(s)]
+        if scaled is not None and scaling:
+            specs = scaling + [s for s in specs if s not in scaling]
+            for spec in scaling:
+                notes[spec.id] = (
+                    f"{scaled.workload} was scaled up at {_clock(change.ts)} just before the symptoms ({why})"
+                )
+                override: dict[str, Any] = {"deployment": scaled.workload, "replicas": scaled.from_replicas}
+                if scaled.namespace or scaled.workload not in found.links.workload_names:
+                    override["namespace"] = scaled.namespace  # another workload: not the alert's namespace
+                overrides[spec.id] = override
     values = parameter_values(found.entities, found.alert.labels)
     proposals = []
     for spec in specs:
-        parameters, missing = fill_parameters(spec, values)
+        given = {**values, **overrides[spec.id]} if spec.id in overrides else values
+        parameters, missing = fill_parameters(spec, given)
         why = spec.description + (f" ({notes[spec.id]})" if spec.id in notes else "")
         proposals.append(
             ProposedAction(
@@ -80,19 +99,24 @@ def propose_actions(
     return proposals
 
 
-def fill_parameters(spec: ActionSpec, values: dict[str, str | None]) -> tuple[dict[str, Any], list[str]]:
+def _scales_a_deployment(spec: ActionSpec) -> bool:
+    properties = spec.parameters.get("properties", {})
+    return "replicas" in properties and "deployment" in properties
+
+
+def fill_parameters(spec: ActionSpec, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Parameters the entities can supply (each checked against the schema); the rest are missing."""
     properties = spec.parameters.get("properties", {})
     parameters: dict[str, Any] = {}
     for name in properties:
         value = values.get(name)
-        if value and _valid_alone(spec, name, value):
+        if value is not None and value != "" and _valid_alone(spec, name, value):
             parameters[name] = value
     missing = [name for name in spec.required if name not in parameters]
     return parameters, missing
 
 
-def _valid_alone(spec: ActionSpec, name: str, value: str) -> bool:
+def _valid_alone(spec: ActionSpec, name: str, value: Any) -> bool:
     """Whether one value satisfies the schema (errors about the other, still missing, ones aside)."""
     problems = spec.validate_parameters({name: value})
     return all("is a required property" in p for p in problems)

@@ -47,20 +47,25 @@ class RunbookChooser:
             return hits, None, f"the alert links {links[0]}, which is not in the knowledge base"
         return hits, None, ""
 
-    def declared_dependencies(self, hit: SearchHit, entities: AlertEntities) -> list[str]:
-        """`depends_on` from a runbook's front matter (read from its file; gone files give nothing), when
-        the runbook is about the alert's workload (its `service`, if it names one)."""
+    def declared_dependencies(
+        self, hit: SearchHit, entities: AlertEntities, *, linked: bool = False
+    ) -> dict[str, str]:
+        """Dependencies a runbook declares (read from its file; gone files give nothing), with why:
+        `depends_on` from its front matter when the runbook is about the alert's workload (its `service`,
+        if it names one); and when the alert itself links a runbook about another service (a search-api
+        alert linking the database replica-lag runbook), that service: the alert's author says the
+        trouble is there."""
         try:
             text = (Path(hit.root) / hit.source).read_text(encoding="utf-8")
             front, _, _ = split_front_matter(text)
         except (OSError, UnicodeDecodeError, ValueError):
-            return []
+            return {}
         service = str(front.get("service") or "").strip().lower()
         if service and service not in entities.workload_names:
-            return []
+            return {service: "the service of the runbook the alert links"} if linked else {}
         value = front.get("depends_on") or []
         items = value if isinstance(value, list) else [value]
-        return [str(v).strip().lower() for v in items if str(v).strip()]
+        return {str(v).strip().lower(): "declared dependency" for v in items if str(v).strip()}
 
     def choose(
         self,

@@ -44,6 +44,11 @@ class Signature(PatternSet):
     root_cause: str
     query: str = Field(default="", description="Words that find the matching runbook.")
     symptom: bool = Field(default=False, description="An effect many causes share; ranks below causes.")
+    shared_limit: bool = Field(
+        default=False,
+        description="A limit its clients share (connection slots, a rate quota): a client scaled up just "
+        "before the onset is a suspect, and scaling it back the first fix.",
+    )
 
 
 _P = TypeVar("_P", bound=PatternSet)

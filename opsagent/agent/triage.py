@@ -13,8 +13,8 @@ from opsagent.actions.catalog import ActionCatalog
 from opsagent.agent.changes import ChangeEvent, load_change_patterns
 from opsagent.agent.diagnosis import Confidence, Diagnosis, DiagnosisMode, Evidence, ProposedAction
 from opsagent.agent.evidence import EvidencePipeline, TriageEvidence, unique
-from opsagent.agent.findings import SignatureMatch, strength
-from opsagent.agent.linking import NAMED_BY_ERRORS, Tier
+from opsagent.agent.findings import LogFinding, SignatureMatch, strength
+from opsagent.agent.linking import NAMED_BY_ERRORS, PROBLEM_LEVELS, Tier
 from opsagent.agent.proposals import propose_actions, runbook_action_ids
 from opsagent.agent.runbook_choice import RELEASE_SUSPECT_SECONDS
 from opsagent.agent.signatures import load_signatures
@@ -161,6 +161,14 @@ def _root_cause(found: TriageEvidence) -> str:
         text = f'{cause.signature.root_cause} Seen in {cause.lines} log line(s) ({whose}){since}: "{line}".'
         if cause.tier == Tier.MENTION:
             text += " Only other services' logs name it: confirm on the affected service itself."
+        if cause.restates_alert:
+            # The logs confirm what the alert says, not why: point at what changed or began just before.
+            quoted = _lines_to_read(found, skip=cause, novel_only=True)
+            text += (
+                " That confirms the alert, not why; see what changed just before it"
+                if found.scale_ups or found.releases
+                else " That confirms the alert but not why; the cause is unknown"
+            ) + (". New just before it: " + "; ".join(quoted) + "." if quoted else ".")
         return f"{text} {change}".strip()
     if not found.links.linked:
         what = found.entities.describe()
@@ -193,18 +201,56 @@ def _root_cause(found: TriageEvidence) -> str:
     return " ".join(parts)
 
 
-def _lines_to_read(found: TriageEvidence) -> list[str]:
-    """Without a named cause, the linked problem lines most worth reading: the one closest to what the
-    alert says, and the most frequent error (either may name the cause in words no signature knows)."""
-    problems = [f for f in found.findings if f.level in ("warn", "error", "fatal", "critical")]
-    picked = []
-    closest = next((f for f in problems if any(r.startswith("matches the alert") for r in f.reasons)), None)
-    if closest is not None:
-        picked.append(closest)
+def _lines_to_read(
+    found: TriageEvidence, skip: SignatureMatch | None = None, *, novel_only: bool = False
+) -> list[str]:
+    """Without a named cause, the linked problem lines most worth reading (any may name the cause in
+    words no signature knows): the earliest new kind of trouble in the run-up to the alert (causes come
+    before their symptoms), the line closest to what the alert says, and the most frequent error.
+    `skip`: a signature whose lines are already quoted (one that only restates the alert); `novel_only`:
+    only new trouble (the old background errors of a service are no lead once a cause is named)."""
+    problems = [
+        f
+        for f in found.findings
+        if (f.level in PROBLEM_LEVELS or f.appeared)
+        and not (skip and (skip.signature.matches(f.template) or skip.signature.matches(f.example)))
+    ]
+    picked: list[LogFinding] = []
+    novel = sorted(
+        (f for f in problems if f.appeared),
+        key=lambda f: (f.first_in_window or float("inf"), f.line_start or 0),
+    )
+    picked += novel[:1]
+    if novel_only:
+        return [_quote(f, found) for f in novel[:2]]
+    scored = [(score, f) for f in problems if (score := _alert_match(f)) is not None and f not in picked]
+    if scored:
+        picked.append(max(scored, key=lambda sf: sf[0])[1])
     errors = [f for f in problems if f.level != "warn" and f not in picked]
     if errors:
         picked.append(max(errors, key=lambda f: f.count))
-    return [f'{f.count}x "{f.template[:200]}" ({f.citation.render()})' for f in picked[:2]]
+    return [_quote(f, found) for f in picked[:2]]
+
+
+def _alert_match(finding: LogFinding) -> float | None:
+    """The finding's semantic match score against the alert, if the search found it."""
+    for reason in finding.reasons:
+        if reason.startswith("matches the alert (score "):
+            try:
+                return float(reason.removeprefix("matches the alert (score ").rstrip(")"))
+            except ValueError:
+                return None
+    return None
+
+
+def _quote(finding: LogFinding, found: TriageEvidence) -> str:
+    text = f'{finding.count}x "{finding.template[:200]}" ({finding.citation.render()}'
+    if finding.appeared and finding.first_in_window is not None:
+        text += f", new at {_clock(finding.first_in_window)}"
+        starts = found.alert.starts_at.timestamp() if found.alert.starts_at else None
+        if starts is not None and finding.first_in_window <= starts:
+            text += f", {_duration(starts - finding.first_in_window)} before the alert"
+    return text + ")"
 
 
 def _recent_release(found: TriageEvidence) -> ChangeEvent | None:
@@ -217,10 +263,26 @@ def _recent_release(found: TriageEvidence) -> ChangeEvent | None:
 
 
 def _change_sentence(found: TriageEvidence) -> str:
-    releases = found.releases
-    if not releases:
-        return ""
-    return f"It follows {_change_text(releases[0], found)}."
+    parts = [f"It follows {_change_text(found.releases[0], found)}."] if found.releases else []
+    for change, why in found.scale_ups[:1]:
+        parts.append(f"{_scale_text(change, found)} ({why}).")
+    return " ".join(parts)
+
+
+def _scale_text(change: ChangeEvent, found: TriageEvidence) -> str:
+    scaled = change.scaled
+    assert scaled is not None
+    counts = (
+        f" from {scaled.from_replicas} to {scaled.to_replicas}"
+        if scaled.from_replicas is not None
+        else f" to {scaled.to_replicas}"
+        if scaled.to_replicas is not None
+        else " up"
+    )
+    text = f"{scaled.workload} was scaled{counts} at {_clock(change.ts)}"
+    if found.onset is not None and change.ts <= found.onset:
+        text += f", {_duration(found.onset - change.ts)} before the first symptom"
+    return text
 
 
 def _change_text(change: ChangeEvent, found: TriageEvidence) -> str:
@@ -340,6 +402,8 @@ def _service_of(match: SignatureMatch) -> str:
 
 def _duration(seconds: float) -> str:
     minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under 1 min"
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,221 @@
+"""Leads when no signature names the cause: new trouble in the run-up, scale-ups of the clients of a shared
+limit, the service of a runbook the alert links.
+
+One small knowledge base for one hour; every expectation below comes from the story of its log lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsagent.actions.catalog import load_catalog
+from opsagent.agent.changes import _WORD, scaling_in
+from opsagent.agent.triage import Triage
+from opsagent.config import Settings
+from opsagent.incidents.models import Alert
+from opsagent.integrations.generic import parse_alert_payload
+from opsagent.knowledge.base import KnowledgeBase
+
+REPO = Path(__file__).resolve().parents[1]
+DB_RUNBOOK = """---
+title: Database connections exhausted
+service: orders-db
+alerts: [DatabaseConnectionsExhausted]
+actions: [terminate_idle_db_connections, scale_deployment]
+---
+# Database connections exhausted
+
+Postgres answers "too many clients already". Find who holds the connections and scale it back.
+"""
+EVENT = (
+    '{{"metadata":{{"name":"{name}.17f","namespace":"{ns}"}},"reason":"ScalingReplicaSet",'
+    '"message":"Scaled up replica set {name}-7c9d8f6b5 to 24 from 2","type":"Normal",'
+    '"lastTimestamp":"{ts}","involvedObject":{{"kind":"Deployment","namespace":"{ns}","name":"{name}"}}}}'
+)
+
+
+def _ts(minute: int, second: int = 0) -> str:
+    return f"2026-11-27T03:{minute:02d}:{second:02d}Z"
+
+
+def _pg(minute: int, second: int, text: str) -> str:
+    return f"2026-11-27 03:{minute:02d}:{second:02d}.000 UTC [61] {text}"
+
+
+def _write(root: Path) -> None:
+    logs = root / "logs"
+    (logs / "nodes" / "ip-10-0-5-42").mkdir(parents=True)
+    (root / "runbooks").mkdir()
+    (root / "runbooks" / "db-connections.md").write_text(DB_RUNBOOK)
+
+    # session-cache: a background warning all hour; from 03:40 a new one every 30 s, each followed by its
+    # generic consequence. The new one says why.
+    cache = [
+        f"1:M 27 Nov 2026 03:{m:02d}:05.000 # Client closed for overcoming output buffer limits"
+        for m in range(0, 60, 3)
+    ]
+    cache += [f"1:M 27 Nov 2026 03:{m:02d}:20.000 * DB saved on disk" for m in range(60)]
+    for m in range(40, 60):
+        for s in (10, 40):
+            cache.append(
+                f"1:C 27 Nov 2026 03:{m:02d}:{s}.000 # Failed opening the temp RDB file temp-{m}{s}.rdb "
+                "(in server root dir /data) for saving: Permission denied"
+            )
+            cache.append(f"1:C 27 Nov 2026 03:{m:02d}:{s}.001 # Background saving error")
+    (logs / "session-cache.log").write_text("\n".join(sorted(cache, key=lambda line: line[23:35])) + "\n")
+
+    # A node: I/O timeouts from 03:44, the kubelet's PLEG complaints (what NotReady says) from 03:47.
+    host = "ip-10-0-5-42"
+    node = [
+        f"Nov 27 03:{m:02d}:11 {host} kubelet[812]: I1127 03:{m:02d}:11.1 812 ok.go:1] sync"
+        for m in range(60)
+    ]
+    node += [
+        f"Nov 27 03:{m:02d}:30 {host} kernel: nvme nvme1: I/O 17 QID 3 timeout, reset controller"
+        for m in range(44, 60)
+    ]
+    node += [
+        f"Nov 27 03:{m:02d}:41 {host} kubelet[812]: E1127 03:{m:02d}:41.1 812 kubelet.go:2] "
+        '"Skipping pod synchronization" err="PLEG is not healthy"'
+        for m in range(47, 60)
+    ]
+    (logs / "nodes" / host / "syslog.log").write_text(
+        "\n".join(sorted(node, key=lambda line: line[:15])) + "\n"
+    )
+
+    # orders-db: steady clients all hour; batch-job is scaled up at 03:30 and opens many connections;
+    # the database runs out of slots from 03:31. Unrelated: web is scaled up at 03:29 and never connects.
+    db = [
+        _pg(m, 0, "LOG:  connection authorized: user=app database=orders application_name=checkout-api")
+        for m in range(60)
+    ]
+    db += [
+        _pg(m, s, "LOG:  connection authorized: user=batch database=orders application_name=batch-job")
+        for m in range(30, 60)
+        for s in (2, 3)
+    ]
+    db += [_pg(m, 5, "FATAL:  sorry, too many clients already") for m in range(31, 60)]
+    (logs / "orders-db.log").write_text("\n".join(sorted(db)) + "\n")
+    events = [
+        EVENT.format(name="batch-job", ns="batch", ts=_ts(30)),
+        EVENT.format(name="web", ns="shop", ts=_ts(29)),
+    ]
+    events += [
+        EVENT.replace("Scaled up", "Started").format(name=f"pod-{m}", ns="x", ts=_ts(m))
+        for m in range(0, 60, 5)
+    ]
+    (logs / "kube-events.log").write_text("\n".join(sorted(events, key=lambda e: e[-80:])) + "\n")
+    # A consumer whose lag grows while its autoscaler adds replicas: an effect, never the suspect.
+    worker = [f"{_ts(m)} INFO worker batch done records=500" for m in range(60)]
+    worker += [
+        f"{_ts(m, 30)} WARN worker consumer lag above threshold total_lag={m * 1000}" for m in range(35, 60)
+    ]
+    worker += [f"{_ts(34, 0)} INFO worker Scaled up replica set worker-5d8f7c9b6 to 12 from 6"]
+    (logs / "worker.log").write_text("\n".join(sorted(worker)) + "\n")
+    db_kafka = [
+        _pg(m, 0, f"LOG:  connection authorized: user=worker application_name=worker n={m}")
+        for m in range(60)
+    ]
+    (logs / "kafka-db.log").write_text("\n".join(db_kafka) + "\n")  # names worker: a client, not a limit
+
+
+@pytest.fixture(scope="module")
+def triage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Triage]:
+    root = tmp_path_factory.mktemp("kb")
+    _write(root)
+    settings = Settings(data_dir=root / "data", action_catalog=REPO / "knowledge/actions/catalog.yaml")
+    kb = KnowledgeBase(settings)
+    kb.ingest([root / "runbooks"])
+    kb.ingest([root / "logs"])
+    yield Triage(settings, kb, load_catalog(settings.action_catalog))
+    kb.close()
+
+
+def _alert(name: str, labels: dict[str, str], minute: int = 52, **extra: object) -> Alert:
+    payload: dict[str, object] = {"alertname": name, "labels": labels, "startsAt": _ts(minute), **extra}
+    return parse_alert_payload(payload)[0]
+
+
+def test_without_a_signature_the_first_new_trouble_is_read_first(triage: Triage) -> None:
+    diagnosis = triage.diagnose(_alert("RedisLastBgsaveFailed", {"service": "session-cache"}))
+    cause = diagnosis.probable_root_cause
+    assert cause.startswith("Unknown") and diagnosis.confidence.value <= 0.5
+    lead = cause.split("Read first: ", 1)[1]
+    # The new warning comes first, not the older, steadier background one.
+    assert lead.index("Permission denied") < lead.find("output buffer") if "output buffer" in lead else True
+    assert "Permission denied" in lead.split(";")[0] and "before the alert" in lead
+
+
+def test_new_means_absent_earlier_in_the_window(triage: Triage) -> None:
+    found = triage.pipeline.gather(_alert("RedisLastBgsaveFailed", {"service": "session-cache"}))
+    novel = {f.template for f in found.findings if f.appeared}
+    assert any("Permission denied" in t for t in novel)
+    assert not any("output buffer" in t for t in novel)  # there all along
+
+
+def test_a_restated_alert_points_at_what_began_before_it(triage: Triage) -> None:
+    diagnosis = triage.diagnose(_alert("KubeNodeNotReady", {"node": "ip-10-0-5-42"}))
+    cause = diagnosis.probable_root_cause
+    assert "PLEG" in cause and "not why" in cause
+    assert "nvme" in cause.split("New just before it:", 1)[1]
+    assert diagnosis.confidence.value <= 0.5
+
+
+def test_a_client_scaled_up_before_a_shared_limit_ran_out_is_the_suspect(triage: Triage) -> None:
+    diagnosis = triage.diagnose(
+        _alert("DatabaseConnectionsExhausted", {"service": "orders-db", "namespace": "data"}, minute=40)
+    )
+    cause = diagnosis.probable_root_cause
+    assert "batch-job was scaled from 2 to 24" in cause
+    assert "web" not in cause.replace("batch-job", "")  # scaled too, but never talks to the database
+    first = diagnosis.proposed_actions[0]
+    assert first.action_id == "scale_deployment"
+    assert first.parameters == {"namespace": "batch", "deployment": "batch-job", "replicas": 2}
+
+
+def test_an_autoscaler_reacting_to_lag_is_not_a_suspect(triage: Triage) -> None:
+    found = triage.pipeline.gather(_alert("KafkaConsumerLagHigh", {"service": "worker"}, minute=45))
+    assert found.scale_ups == []  # consumer lag is no shared limit: scaling back would make it worse
+
+
+def test_the_service_of_a_runbook_the_alert_links_is_a_dependency(triage: Triage) -> None:
+    alert = _alert(
+        "CheckoutErrors",
+        {"service": "checkout-api"},
+        minute=40,
+        annotations={"runbook_url": "https://github.com/acme/runbooks/blob/main/runbooks/db-connections.md"},
+    )
+    found = triage.pipeline.gather(alert)
+    assert found.runbook is not None and found.runbook_reason.startswith("linked by the alert")
+    assert found.links.dependencies.get("orders-db") == "the service of the runbook the alert links"
+    unlinked = triage.pipeline.gather(_alert("CheckoutErrors", {"service": "checkout-api"}, minute=40))
+    assert "orders-db" not in unlinked.links.dependencies
+
+
+def test_scale_lines_name_the_workload_and_counts() -> None:
+    event = EVENT.format(name="ledger-export", ns="ledger", ts=_ts(5))
+    scaled = scaling_in(event)
+    assert scaled is not None and (scaled.workload, scaled.namespace) == ("ledger-export", "ledger")
+    assert (scaled.from_replicas, scaled.to_replicas, scaled.up) == (2, 24, True)
+    keda = scaling_in("Scaled checkout-frontend from 24 to 2, triggered by rabbitMQScaler")
+    assert keda is not None and keda.workload == "checkout-frontend" and not keda.up  # `frontend` is no hash
+    hpa = scaling_in(
+        "Event: HorizontalPodAutoscaler checkout/checkout-web SuccessfulRescale: New size: 16; reason: cpu "
+        "resource utilization (percentage of request) above target"
+    )
+    assert hpa is not None and (hpa.workload, hpa.namespace, hpa.to_replicas, hpa.up) == (
+        "checkout-web", "checkout", 16, True
+    )  # fmt: skip
+    assert scaling_in("Started container web") is None
+
+
+def test_change_words_are_whole_tokens() -> None:
+    # The full-text index has `k8sevents` as one token: searching `sevents` found nothing.
+    assert _WORD.findall("k8sevents/watch.go:88 Event: HorizontalPodAutoscaler") == [
+        "watch",
+        "Event",
+        "HorizontalPodAutoscaler",
+    ]
