@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench serve clean install
+.PHONY: demo test lint bench reliability serve clean install
 
 install: $(STAMP)
 
@@ -39,6 +39,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.search_latency
 	$(BIN)/python -m bench.log_ingest
 	$(BIN)/python -m bench.webhooks --rate 200
+
+## Red team, LLM faults, a 10,000-alert webhook storm, SIGKILL crash safety: one JSON report
+## (bench/results/reliability.json; `make test` runs the short form in tests/test_reliability.py).
+reliability: $(STAMP)
+	$(BIN)/python -m bench.reliability
 
 clean:
 	rm -rf $(VENV) .opsagent .pytest_cache .mypy_cache .ruff_cache

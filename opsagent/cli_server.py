@@ -43,6 +43,7 @@ def serve_command(
 
     from opsagent.api.app import create_app
     from opsagent.api.logs import configure_logging
+    from opsagent.api.server import uvicorn_options
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -53,32 +54,28 @@ def serve_command(
         overrides["worker_enabled"] = worker
     settings = load_settings(**overrides)
     configure_logging(settings.log_format, settings.log_level)
+    # Header and body deadlines, header size, keep-alive and concurrency limits (opsagent/api/server.py).
+    options = uvicorn_options(settings)
     if processes > 1:
         # Each process builds its app from the environment: pass the command-line overrides that way.
         for key, value in overrides.items():
             os.environ[f"OPSAGENT_{key.upper()}"] = (
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
+        # A child answers the supervisor's health ping only once its imports are done, which takes longer
+        # than uvicorn's 5 s default on a busy 2-core machine: it was killed and restarted in a loop.
         uvicorn.run(
             "opsagent.api.app:app_from_environment",
             factory=True,
             workers=processes,
-            host=settings.api_host,
-            port=settings.api_port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=30,
+            timeout_worker_healthcheck=CHILD_STARTUP_SECONDS,
+            **options,
         )
         return
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,  # configure_logging already routed uvicorn's loggers
-        access_log=False,
-        timeout_graceful_shutdown=30,
-    )
+    uvicorn.run(create_app(settings), **options)
+
+
+CHILD_STARTUP_SECONDS = 60
 
 
 def worker_command(

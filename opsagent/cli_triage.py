@@ -129,6 +129,13 @@ def eval_command(
         return "-" if value is None else f"{value:.2f}"
 
     out.print(f"\n{report.passed}/{report.scenarios} passed — accuracy {report.accuracy:.0%}")
+    if report.passed_as_lead:
+        leads = ", ".join(r.name for r in report.results if r.cause_as_lead)
+        out.print(
+            f"of these, {report.passed_as_lead} name the cause only as a lead (root cause 'Unknown…', "
+            f"the cause among the lines to read): {escape(leads)}",
+            highlight=False,
+        )
     out.print(
         f"confidence: mean {mean(cal.mean_confidence_right)} when right, {mean(cal.mean_confidence_wrong)} "
         f"when wrong; Brier score {cal.brier:.3f} (0 is perfect, 0.25 is always saying 0.5)",

@@ -23,6 +23,29 @@ from pydantic_settings import (
 from opsagent.errors import ConfigError
 
 
+def http_check_target(entry: str) -> tuple[str, int | None]:
+    """`host`, `host:port`, `[v6]` or `[v6]:port` from http_check_hosts as (lower-case host, port)."""
+    text = entry.strip().lower()
+    if not text or any(c in text for c in "/@?#\\ \t") or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError(f"http_check_hosts entry {entry!r}: write host or host:port, not a URL")
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") if rest.startswith(":") else None
+        if rest and port is None:
+            raise ValueError(f"http_check_hosts entry {entry!r}: write [address]:port")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, None  # a name, or a bare IPv6 address
+    if not host:
+        raise ValueError(f"http_check_hosts entry {entry!r}: the host is empty")
+    if port is None:
+        return host, None
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"http_check_hosts entry {entry!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
+
+
 class Settings(BaseSettings):
     """Everything opsagent can be configured with."""
 
@@ -106,8 +129,23 @@ class Settings(BaseSettings):
         description="kubectl binary for the read-only kubectl tool (get/describe/logs); unset: not offered.",
     )
     kubectl_context: str | None = Field(default=None, description="kube context the kubectl tool uses.")
+    kubectl_namespaces: list[str] = Field(
+        default_factory=list,
+        description="Namespaces the kubectl tool may read besides the incident's own (chat has no incident: "
+        "only these); `*`: any namespace not in kubectl_denied_namespaces.",
+    )
+    kubectl_denied_namespaces: list[str] = Field(
+        default_factory=lambda: [
+            "kube-system", "kube-public", "kube-node-lease", "vault", "cert-manager", "external-secrets",
+            "sealed-secrets",
+        ],
+        description="Namespaces that hold cluster credentials: the kubectl tool never reads them, even for "
+        "an incident there, unless kubectl_namespaces names them explicitly.",
+    )  # fmt: skip
     http_check_hosts: list[str] = Field(
-        default_factory=list, description="Hosts the http_check tool may call (none: tool not offered)."
+        default_factory=list,
+        description="What the http_check tool may call: `host` (ports 80 and 443) or `host:port` "
+        "(`[::1]:8080` for IPv6); none: the tool is not offered.",
     )
 
     # --- the API server, the incident store and the triage queue -------------------------------------
@@ -122,6 +160,28 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
     worker_enabled: bool = Field(
         default=True, description="`opsagent serve` also runs a triage worker (off: run `opsagent worker`)."
+    )
+    # Slow clients (slowloris) are cut off: see opsagent/api/server.py and opsagent/api/limits.py.
+    api_header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="A request's headers must arrive within this long, or the connection is closed (also "
+        "an idle connection's first request).",
+    )
+    api_body_timeout_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="A request's whole body must arrive within this long after its headers (408 "
+        "otherwise); raise it for large uploads over slow links.",
+    )
+    api_keep_alive_seconds: int = Field(default=5, ge=1, le=300, description="Idle keep-alive connections.")
+    api_max_header_bytes: int = Field(
+        default=64 * 1024, ge=4096, le=1024 * 1024, description="Request line and headers (431 beyond)."
+    )
+    api_max_concurrency: int = Field(
+        default=1000, ge=1, description="Open connections and running requests per process (503 beyond)."
     )
     worker_poll_seconds: float = Field(default=0.5, gt=0, le=60, description="Idle worker poll interval.")
     job_lease_seconds: float = Field(
@@ -145,6 +205,11 @@ class Settings(BaseSettings):
         default="X-Grafana-Alerting-Signature-Timestamp",
         description="The contact point's HMAC timestamp header (when set there, replays are refused).",
     )
+    grafana_require_timestamp: bool = Field(
+        default=True,
+        description="Refuse Grafana deliveries without the signed timestamp header (without it a captured "
+        "delivery can be replayed at any time); false only for Grafana releases that cannot send it.",
+    )
     pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="PagerDuty V3 webhook signing secrets, comma-separated (several during rotation).",
@@ -154,7 +219,18 @@ class Settings(BaseSettings):
         description="Standard Webhooks secrets (whsec_<base64>), comma-separated, for /v1/webhooks/generic.",
     )
     upload_max_bytes: int = Field(
-        default=50 * 1024 * 1024, ge=1024, description="Largest file POST /v1/knowledge accepts."
+        default=50 * 1024 * 1024,
+        ge=1024,
+        description="Largest POST /v1/knowledge request (all its files together, as sent).",
+    )
+    upload_max_expanded_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="An upload's files together after gzip decompression (a .gz that expands past it: 413).",
+    )
+    upload_max_files: int = Field(default=100, ge=1, le=10_000, description="Files per upload request.")
+    upload_max_line_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Longest line of an uploaded file (after decompression)."
     )
     public_url: str | None = Field(
         default=None, description="Where users reach this server; incident links in notifications."
@@ -191,6 +267,13 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         """An LLM is configured (key or endpoint); otherwise opsagent runs in offline mode."""
         return self.llm_api_key is not None or self.llm_base_url is not None
+
+    @field_validator("http_check_hosts")
+    @classmethod
+    def _check_http_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            http_check_target(entry)  # raises ValueError with what to write instead
+        return value
 
     @field_validator("chroma_url")
     @classmethod

@@ -193,3 +193,23 @@ def test_eval_json_prints_the_whole_report(monkeypatch: pytest.MonkeyPatch) -> N
     text = CliRunner().invoke(app, ["eval", str(SCENARIOS)])
     assert text.exit_code == 0, text.output
     assert "Brier score 0.450" in text.output and "confidence > 0.5: 1 (b)" in text.output
+
+
+def test_a_pass_that_says_unknown_is_counted_as_a_lead() -> None:
+    from opsagent.agent.diagnosis import DiagnosisMode
+    from opsagent.agent.evaluation import Expected, Scenario, report_of, score
+
+    scenario = Scenario(
+        name="x", path=Path("."), expected=Expected(runbook=None, root_cause_keywords=["permission denied"])
+    )
+
+    def diagnosis(cause: str) -> Diagnosis:
+        return Diagnosis(
+            alert_name="A", summary="s", probable_root_cause=cause,
+            confidence=Confidence(value=0.1, reason="r"), next_steps=["look"], mode=DiagnosisMode.OFFLINE,
+        )  # fmt: skip
+
+    lead = score(scenario, diagnosis('Unknown: no signature. Read first: "Permission denied"'), 1.0)
+    named = score(scenario, diagnosis("Redis cannot write its RDB file: Permission denied."), 1.0)
+    assert lead.passed and lead.cause_as_lead and named.passed and not named.cause_as_lead
+    assert report_of([lead, named]).passed_as_lead == 1

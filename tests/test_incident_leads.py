@@ -13,6 +13,8 @@ import pytest
 
 from opsagent.actions.catalog import load_catalog
 from opsagent.agent.changes import _WORD, scaling_in
+from opsagent.agent.linking import Tier
+from opsagent.agent.proposals import propose_actions
 from opsagent.agent.triage import Triage
 from opsagent.config import Settings
 from opsagent.incidents.models import Alert
@@ -20,6 +22,7 @@ from opsagent.integrations.generic import parse_alert_payload
 from opsagent.knowledge.base import KnowledgeBase
 
 REPO = Path(__file__).resolve().parents[1]
+UID = "3f1c2a9e-7b44-4c1d-9e8a-5d0b6c7f2e11"
 DB_RUNBOOK = """---
 title: Database connections exhausted
 service: orders-db
@@ -35,6 +38,12 @@ EVENT = (
     '"message":"Scaled up replica set {name}-7c9d8f6b5 to 24 from 2","type":"Normal",'
     '"lastTimestamp":"{ts}","involvedObject":{{"kind":"Deployment","namespace":"{ns}","name":"{name}"}}}}'
 )
+
+
+def _epoch(minute: int, second: int = 0) -> float:
+    from datetime import UTC, datetime
+
+    return datetime(2026, 11, 27, 3, minute, second, tzinfo=UTC).timestamp()
 
 
 def _ts(minute: int, second: int = 0) -> str:
@@ -120,6 +129,37 @@ def _write(root: Path) -> None:
         for m in range(60)
     ]
     (logs / "kafka-db.log").write_text("\n".join(db_kafka) + "\n")  # names worker: a client, not a limit
+    # invoice-api's errors name billing-gateway only by its cluster address; the gateway's own log says why.
+    invoice = [
+        f'{{"timestamp": "{_ts(m)}", "level": "info", "logger": "invoice_api.billing", '
+        '"event": "charge captured"}'
+        for m in range(60)
+    ]
+    invoice += [
+        f'{{"timestamp": "{_ts(m, 30)}", "level": "error", "logger": "invoice_api.billing", '
+        '"event": "billing call failed", "url": "http://billing-gateway.billing.svc:8080/v1/charges", '
+        '"status": 502}'
+        for m in range(36, 60)
+    ]
+    (logs / "invoice-api.log").write_text("\n".join(sorted(invoice)) + "\n")
+    gateway = [f"{_ts(m)} INFO billing-gateway charge ok" for m in range(60)]
+    gateway += [
+        f'{_ts(m, 29)} ERROR billing-gateway FATAL: password authentication failed for user "billing_app"'
+        for m in range(35, 60)
+    ]
+    (logs / "billing-gateway.log").write_text("\n".join(sorted(gateway)) + "\n")
+    # A pod killed by the kernel: only the cgroup path of the node's kernel line names it, by its UID.
+    oom = [f"Nov 27 03:{m:02d}:11 ip-10-0-9-9 kubelet[812]: I1127 ok.go:1] sync" for m in range(60)]
+    oom += [
+        f"Nov 27 03:{m:02d}:50 ip-10-0-9-9 kernel: oom-kill:constraint=CONSTRAINT_MEMCG,"
+        "oom_memcg=/kubepods.slice/"
+        f"kubepods-burstable-pod{UID.replace('-', '_')}.slice,task=python,pid=4{m},uid=10001"
+        for m in range(40, 60)
+    ]
+    (logs / "nodes" / "ip-10-0-9-9").mkdir(parents=True)
+    (logs / "nodes" / "ip-10-0-9-9" / "syslog.log").write_text(
+        "\n".join(sorted(oom, key=lambda x: x[:15])) + "\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +259,118 @@ def test_change_words_are_whole_tokens() -> None:
         "Event",
         "HorizontalPodAutoscaler",
     ]
+
+
+def test_labels_that_name_the_workload_in_real_rules() -> None:
+    from opsagent.agent.entities import alert_entities, owner_of_pod
+
+    kafka = alert_entities(
+        _alert(
+            "KafkaConsumerGroupLagHigh",
+            {"consumergroup": "orders-worker", "job": "kafka-exporter", "instance": "10.42.3.9:9308",
+             "pod": "kafka-exporter-7f9d8b6c5-zx2lq", "namespace": "kafka", "container": "kafka-exporter"},
+        )
+    )  # fmt: skip
+    assert kafka.workload_names == ["orders-worker"] and kafka.nodes == []  # the exporter's IP is no node
+    sloth = alert_entities(_alert("ReviewsAPIHighErrorRate", {"sloth_service": "reviews-api"}))
+    assert sloth.workload_names == ["reviews-api"]
+    ksm = alert_entities(
+        _alert(
+            "KubePodCrashLooping",
+            {"job": "kube-state-metrics", "service": "kube-prometheus-stack-kube-state-metrics",
+             "pod": "notifier-6d8f7c9b54-qk2xz", "container": "notifier", "namespace": "notifications",
+             "uid": "3f1c2a9e-7b44-4c1d-9e8a-5d0b6c7f2e11"},
+        )
+    )  # fmt: skip
+    assert ksm.pod_uid == "3f1c2a9e-7b44-4c1d-9e8a-5d0b6c7f2e11" and ksm.deployment == "notifier"
+    statefulset = alert_entities(
+        _alert("KubeStatefulSetReplicasMismatch", {"job": "kube-state-metrics", "statefulset": "zookeeper",
+                                                    "container": "kube-state-metrics"})
+    )  # fmt: skip
+    assert statefulset.workload_names == ["zookeeper"]
+    assert owner_of_pod("etcd-ip-10-0-1-10.us-west-2.compute.internal") == "etcd"  # a static pod
+    assert owner_of_pod("kube-apiserver-master-1.example.com") == "kube-apiserver"
+    assert owner_of_pod("orders-db-0") == "orders-db"
+
+
+def test_a_client_pool_timeout_is_a_symptom_not_the_servers_limit() -> None:
+    from opsagent.agent.signatures import load_signatures
+
+    signatures = {s.id: s for s in load_signatures()}
+    line = "HikariPool-1 - Connection is not available, request timed out after 30000ms."
+    assert signatures["connection_pool_exhausted"].matches(line)
+    assert signatures["connection_pool_exhausted"].symptom
+    assert not signatures["db_too_many_connections"].matches(line)
+    assert signatures["db_too_many_connections"].matches("FATAL:  sorry, too many clients already")
+
+
+def test_a_logger_name_is_a_component_not_the_service() -> None:
+    from opsagent.knowledge.logrecords import structured
+
+    _, level, service, component, message = structured(
+        {"timestamp": "2026-12-11T01:07:05Z", "level": "error", "logger": "invoice_api.billing",
+         "event": "billing call failed"}
+    )  # fmt: skip
+    assert (level, service, component, message) == (
+        "error",
+        None,
+        "invoice_api.billing",
+        "billing call failed",
+    )
+
+
+def test_a_stopped_counter_is_found_and_a_lull_is_not() -> None:
+    from opsagent.agent.log_metrics import stopped_counters
+    from opsagent.knowledge.models import LogLine
+
+    def lines(values: list[int]) -> list[LogLine]:
+        return [
+            LogLine(source="w.log", root="/r", line_no=i + 1, ts=60.0 * i,
+                    text=f'{{"msg": "consumer stats", "prefetch": 20, "delivered_last_min": {v}}}')
+            for i, v in enumerate(values)
+        ]  # fmt: skip
+
+    stopped = stopped_counters(lines([250, 240, 260, 230, 255, 0, 0, 0, 0]), "consumer stats", until=1e9)
+    assert [(c.field, c.typical, c.zeros, c.line_no) for c in stopped] == [
+        ("delivered_last_min", 250.0, 4, 6)
+    ]
+    assert stopped_counters(lines([250, 240, 260, 230, 255, 0, 250]), "x", until=1e9) == []  # a lull
+    assert stopped_counters(lines([0, 3, 0, 0, 2, 0, 0, 0, 0]), "x", until=1e9) == []  # often 0 anyway
+    assert (
+        stopped_counters(lines([250, 240, 260, 230, 255, 0, 0, 0]), "x", until=200.0) == []
+    )  # after the alert
+
+
+def test_dependency_links_carry_the_name_and_namespace() -> None:
+    from opsagent.agent.linking import dependency_link, dependency_named, dependency_namespace
+
+    why = "named by the affected service's errors: 'billing call failed url=http://billing-gateway.billing.svc:8080/'"
+    assert dependency_named(dependency_link("billing-gateway", why)) == "billing-gateway"
+    assert dependency_namespace("billing-gateway", why) == "billing"
+    assert dependency_namespace("orders-db", "declared dependency") is None
+
+
+def test_a_dependency_named_by_its_cluster_address_is_where_the_fix_acts(triage: Triage) -> None:
+    found = triage.pipeline.gather(
+        _alert("InvoiceApiErrors", {"service": "invoice-api", "namespace": "invoicing"})
+    )
+    assert "billing-gateway" in found.links.dependencies  # "billing call failed" names no connection
+    cause = found.cause
+    assert cause is not None and cause.signature.id == "auth_failed" and cause.tier == Tier.DEPENDENCY
+    # The cause's first line sets the onset, not the service's own first 5xx.
+    assert found.onset is not None and found.onset == pytest.approx(_epoch(35, 29))
+    restart = next(
+        a
+        for a in propose_actions(["restart_deployment"], found, triage.catalog)
+        if a.action_id == "restart_deployment"
+    )
+    assert restart.parameters == {"namespace": "billing", "deployment": "billing-gateway"}
+
+
+def test_a_kernel_line_names_the_pod_by_its_uid(triage: Triage) -> None:
+    labels = {"job": "kube-state-metrics", "pod": "notifier-6d8f7c9b54-qk2xz", "container": "notifier",
+              "namespace": "notifications", "uid": UID}  # fmt: skip
+    found = triage.pipeline.gather(_alert("KubePodCrashLooping", labels))
+    cause = found.cause
+    assert cause is not None and cause.signature.id == "oom_killed" and cause.tier == Tier.MENTION
+    assert "names notifier-6d8f7c9b54-qk2xz" in cause.findings[0].link

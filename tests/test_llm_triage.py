@@ -56,7 +56,7 @@ def test_agent_calls_a_tool_then_answers(demo_kb: KnowledgeBase, alert: Alert) -
     diagnosis = _triage(demo_kb, model).diagnose(alert)
     model.assert_complete()
     assert diagnosis.mode is DiagnosisMode.LLM and diagnosis.fallback_reason is None
-    assert diagnosis.prompt_version == "triage-v2" and diagnosis.model
+    assert diagnosis.prompt_version == "triage-v3" and diagnosis.model
     assert diagnosis.summary == ANSWER["summary"]
     assert diagnosis.token_usage.prompt_tokens > 0 and diagnosis.token_usage.completion_tokens > 0
     assert set(model.tool_names(0)) >= {"search_runbooks", "search_logs", "log_lines"}
@@ -84,7 +84,7 @@ def test_two_invalid_answers_fall_back_offline(demo_kb: KnowledgeBase, alert: Al
     model.assert_complete()
     assert diagnosis.mode is DiagnosisMode.OFFLINE
     assert diagnosis.fallback_reason and "did not validate" in diagnosis.fallback_reason
-    assert diagnosis.prompt_version == "triage-v2"  # says which prompt failed
+    assert diagnosis.prompt_version == "triage-v3"  # says which prompt failed
     assert diagnosis.runbook is not None and diagnosis.proposed_actions
 
 
@@ -272,6 +272,7 @@ def test_unconfigured_tools_are_not_offered(demo_kb: KnowledgeBase, alert: Alert
 
 def test_http_check_only_calls_allowed_hosts(demo_kb: KnowledgeBase, alert: Alert) -> None:
     with FakeOpenAIServer() as target:
+        port = target.base_url.split(":")[2].split("/")[0]
         model = ScriptedChatModel(
             [
                 call("http_check", url=f"{target.base_url}/models"),
@@ -279,7 +280,7 @@ def test_http_check_only_calls_allowed_hosts(demo_kb: KnowledgeBase, alert: Aler
                 json.dumps(ANSWER),
             ]
         )
-        _triage(demo_kb, model, http_check_hosts=["127.0.0.1"]).diagnose(alert)
+        _triage(demo_kb, model, http_check_hosts=[f"127.0.0.1:{port}"]).diagnose(alert)
     results = [str(m[-1].content) for m in model.calls[1:]]
     assert "HTTP 200" in results[0]
     assert "refused" in results[1] and "metadata.internal" in results[1]

@@ -33,6 +33,11 @@ class ActionSpec(BaseModel):
         default=None,
         description="Undoes a release (ranks first when one preceded the symptoms); unset: a `rollback` id.",
     )
+    scale_to_zero: bool = Field(
+        default=False,
+        description="An LLM may propose 0 for a `replicas` parameter (off: such a proposal is refused, "
+        "even when the schema's minimum is 0: scaling to zero takes the service down).",
+    )
 
     @field_validator("parameters")
     @classmethod
@@ -70,9 +75,13 @@ def load_catalog(path: Path | None) -> ActionCatalog:
         return ActionCatalog()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        specs = [ActionSpec.model_validate(item) for item in data.get("actions", [])]
-    except (OSError, yaml.YAMLError, AttributeError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"Cannot read the action catalog {path}: {exc}") from exc
+    items = data.get("actions", []) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(f"The action catalog {path} must be a mapping with an 'actions:' list.")
+    try:
+        specs = [ActionSpec.model_validate(item) for item in items]
     except (ValidationError, jsonschema.SchemaError) as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"Invalid action in {path}: {first}") from exc

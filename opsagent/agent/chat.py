@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 
 from opsagent.agent.guard import INJECTION_NOTICE
 from opsagent.agent.prompts import load_prompt
-from opsagent.agent.tools import ToolContext, agent_middleware, build_tools
+from opsagent.agent.tools import ToolContext, agent_middleware, build_tools, recursion_limit
 from opsagent.config import Settings
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import DocumentKind
@@ -71,7 +71,7 @@ class ChatSession:
         announced: set[str] = set()
         stream = self._agent.stream(
             {"messages": list(self.history)},
-            config={"recursion_limit": 2 * self.settings.agent_max_steps + 2},
+            config={"recursion_limit": recursion_limit(self.settings)},
             stream_mode="messages",
         )
         for message, _ in stream:

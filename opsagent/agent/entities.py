@@ -17,11 +17,16 @@ from pydantic import BaseModel, Field
 from opsagent.incidents.models import Alert
 
 # Labels that name the affected workload, most specific first. Not `job`: see the module docstring.
-SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "app_kubernetes_io_instance")
+SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "k8s_app", "app_kubernetes_io_instance",
+                  "sloth_service")  # fmt: skip
+# Labels that name the consumer of a queue or topic: by convention the consuming workload's name
+# (kafka-exporter's `consumergroup`), a weaker hint than a service label, used when nothing else names one.
+CONSUMER_LABELS = ("consumergroup", "consumer_group", "group")
 WORKLOAD_LABELS = ("deployment", "statefulset", "daemonset", "job_name", "cronjob", "replicaset")
 NODE_LABELS = ("node", "kubernetes_node", "nodename", "node_name", "hostname", "host")
 # The scraper's view of a target: never a workload.
 SCRAPER_LABELS = ("job", "instance", "endpoint")
+EXPORTED_LABELS = ("namespace", "pod", "container", "service")
 # Scrape jobs of the monitoring stack (kube-prometheus names); any `*-exporter` job too.
 EXPORTER_JOBS = frozenset(
     {"kubelet", "kube-state-metrics", "node-exporter", "blackbox", "cadvisor", "apiserver", "kube-proxy",
@@ -36,6 +41,13 @@ _POD_OF_DEPLOYMENT = re.compile(
 )
 _POD_OF_DAEMONSET = re.compile(r"^(?P<owner>[a-z0-9-]+?)-[bcdfghjklmnpqrstvwxz2-9]{5}$")
 _POD_OF_STATEFULSET = re.compile(r"^(?P<owner>[a-z0-9-]+?)-\d{1,4}$")
+# Static (mirror) pods are named <name>-<node name>: etcd-ip-10-0-1-10.us-west-2.compute.internal.
+# Only where the node part is unmistakable: an EC2 name, or a control-plane component's known name.
+_STATIC_POD = re.compile(
+    r"^(?P<owner>etcd|kube-apiserver|kube-controller-manager|kube-scheduler)-.+$"
+    r"|^(?P<owner2>[a-z0-9-]+?)-ip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(?:\..*)?$"
+)
+_UID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
 _AWS_HOST = re.compile(r"^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?:\..*)?$")
 # Values too generic to link logs by (they would match every file).
@@ -53,6 +65,10 @@ class AlertEntities(BaseModel):
     container: str | None = None
     deployment: str | None = None
     nodes: list[str] = Field(default_factory=list, description="Node names and their address aliases.")
+    pod_uid: str | None = Field(
+        default=None,
+        description="The pod's UID (kube-state-metrics' `uid`): cgroup paths in kernel lines name it.",
+    )
     scraper: dict[str, str] = Field(
         default_factory=dict, description="job/instance/endpoint, never workloads."
     )
@@ -89,6 +105,13 @@ def alert_entities(alert: Alert) -> AlertEntities:
     """Entities from the alert's labels (and its service, unless that came from a scraper label)."""
     labels = {k.lower(): str(v).strip() for k, v in alert.labels.items() if str(v).strip()}
     scraper = {k: labels[k] for k in SCRAPER_LABELS if k in labels}
+    for key in EXPORTED_LABELS:
+        # Prometheus renames a target's own label to `exported_<key>` when the scrape sets the same key:
+        # the exported one names the thing measured, the plain one the exporter (cert-manager, ksm).
+        if f"exported_{key}" in labels:
+            if key in labels:
+                scraper[key] = labels.pop(key)
+            labels[key] = labels.pop(f"exported_{key}")
     for key in _scraper_identity(labels):
         # kube-prometheus relabels the scrape target's own namespace/pod/container/service onto every
         # series: on an exporter's alert (node-exporter, kube-state-metrics, kubelet) they name the exporter.
@@ -96,6 +119,8 @@ def alert_entities(alert: Alert) -> AlertEntities:
     services = [labels[k].lower() for k in SERVICE_LABELS if k in labels]
     if alert.service and alert.service not in scraper.values():
         services.append(alert.service.strip().lower())
+    if not services:
+        services = [labels[k].lower() for k in CONSUMER_LABELS if k in labels][:1]
     pod = labels.get("pod") or labels.get("pod_name")
     pvc = labels.get("persistentvolumeclaim")
     if pod is None and pvc and (claim := _STATEFULSET_PVC.match(pvc.lower())) is not None:
@@ -107,16 +132,21 @@ def alert_entities(alert: Alert) -> AlertEntities:
     nodes = [labels[k].lower() for k in NODE_LABELS if k in labels]
     workload_named = bool(services or container or deployment or pod)
     instance = labels.get("instance", "")
-    if not nodes and not workload_named and instance and "/" not in instance:  # a URL is a probe target
+    # An instance is a host only on a host's metrics: a URL is a probe target, and another exporter's
+    # instance (kafka-exporter, kube-state-metrics) is the exporter's own pod.
+    job = scraper.get("job", "").lower()
+    hosts_metrics = not job or not is_exporter_job(job) or "node" in job
+    if not nodes and not workload_named and instance and "/" not in instance and hosts_metrics:
         nodes.append(_strip_port(instance).lower())
     return AlertEntities(
         services=_unique(s for s in services if s and s not in _TOO_GENERIC),
-        namespace=labels.get("namespace") or labels.get("exported_namespace"),
+        namespace=labels.get("namespace"),
         pod=pod.lower() if pod else None,
         container=container.lower() if container else None,
         deployment=deployment.lower() if deployment else None,
         nodes=_unique(alias for node in nodes for alias in host_aliases(node)),
         scraper=scraper,
+        pod_uid=uid.lower() if pod and (uid := labels.get("uid")) and _UID.match(uid) else None,
     )
 
 
@@ -143,6 +173,8 @@ def _scraper_identity(labels: dict[str, str]) -> list[str]:
         keys += [k for k in (pod_key, container_key, "namespace") if k and k in labels]
         if "service" in labels and "service" not in keys:
             keys.append("service")
+    elif container_key and container == job:  # the exporter's own container, no pod label
+        keys.append(container_key)
     return keys
 
 
@@ -155,10 +187,10 @@ def owner_of_pod(pod: str | None) -> str | None:
     """The Deployment / DaemonSet / StatefulSet a pod name belongs to, when its shape says so."""
     if not pod:
         return None
-    for pattern in (_POD_OF_DEPLOYMENT, _POD_OF_STATEFULSET, _POD_OF_DAEMONSET):
+    for pattern in (_STATIC_POD, _POD_OF_DEPLOYMENT, _POD_OF_STATEFULSET, _POD_OF_DAEMONSET):
         match = pattern.match(pod)
         if match:
-            return match.group("owner")
+            return match.group("owner") or match.group("owner2")
     return None
 
 
@@ -201,7 +233,9 @@ def parameter_values(entities: AlertEntities, labels: Mapping[str, str]) -> dict
         "node": entities.nodes[0] if entities.nodes else None,
         "container": entities.container or (entities.services[0] if entities.services else None),
         "deployment": entities.deployment or (entities.services[0] if entities.services else None),
-        "certificate": lower.get("certificate"),
+        # cert-manager's mixin names the Certificate in `name`; only a certificate alert's `name` is one.
+        "certificate": lower.get("certificate")
+        or (lower.get("name") if "cert" in lower.get("alertname", "").lower() else None),
         "pvc": lower.get("persistentvolumeclaim") or lower.get("pvc"),
         "group": lower.get("consumergroup") or lower.get("group"),
         "database": lower.get("datname") or lower.get("database"),

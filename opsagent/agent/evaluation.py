@@ -109,6 +109,11 @@ class ScenarioResult(BaseModel):
     root_cause: str
     confidence: float = 0.0
     unknowable: bool = False
+    cause_as_lead: bool = Field(
+        default=False,
+        description="Passed, but the root cause says 'Unknown' and names the cause only among the lines to "
+        "read: a lead for a human, not a diagnosis.",
+    )
     problems: list[str] = Field(default_factory=list, description="What failed, one phrase per check.")
     mode: str
     fallback_reason: str | None = None
@@ -131,6 +136,9 @@ class EvalReport(BaseModel):
     scenarios: int
     passed: int
     accuracy: float
+    passed_as_lead: int = Field(
+        default=0, description="Passes whose root cause says 'Unknown' (see cause_as_lead)."
+    )
     calibration: Calibration
     results: list[ScenarioResult]
 
@@ -191,6 +199,10 @@ def _check_cause(expected: Expected, cause: str) -> list[str]:
     return problems
 
 
+def _says_unknown(cause: str) -> bool:
+    return any(cause.lower().startswith(m) for m in UNSURE_MARKERS)
+
+
 def _check_confidence(expected: Expected, confidence: float) -> list[str]:
     limits = [expected.max_confidence] if expected.max_confidence is not None else []
     if expected.unknowable:
@@ -227,6 +239,9 @@ def score(scenario: Scenario, diagnosis: Diagnosis, milliseconds: float) -> Scen
         root_cause=diagnosis.probable_root_cause,
         confidence=confidence,
         unknowable=expected.unknowable,
+        cause_as_lead=not problems
+        and not expected.unknowable
+        and _says_unknown(diagnosis.probable_root_cause),
         problems=problems,
         mode=diagnosis.mode.value,
         fallback_reason=diagnosis.fallback_reason,
@@ -260,6 +275,7 @@ def report_of(results: list[ScenarioResult]) -> EvalReport:
         scenarios=len(results),
         passed=passed,
         accuracy=round(passed / len(results), 3) if results else 0.0,
+        passed_as_lead=sum(r.cause_as_lead for r in results),
         calibration=calibrate(results),
         results=results,
     )

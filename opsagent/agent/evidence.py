@@ -26,6 +26,8 @@ from opsagent.agent.findings import (
     unique_findings,
 )
 from opsagent.agent.linking import PROBLEM_LEVELS, LinkedLogs, Record, Tier, link_templates
+from opsagent.agent.log_metrics import MAX_LINES as MAX_COUNTER_LINES
+from opsagent.agent.log_metrics import MIN_BEFORE, MIN_ZEROS, StoppedCounter, stopped_counters
 from opsagent.agent.runbook_choice import RunbookChooser
 from opsagent.agent.signatures import Signature
 from opsagent.config import Settings
@@ -56,6 +58,7 @@ TROUBLE_WORDS = re.compile(
 )
 # A scaled workload counts as talking to the affected one when their logs name it this often.
 MIN_NAMING_LINES = 2
+MAX_STOPPED = 3
 MIN_SCALED_NAME = 4  # shorter names (`api`, `web`) would be found everywhere
 
 
@@ -84,6 +87,7 @@ class TriageEvidence:
     # Scale-ups just before the onset of a workload the affected logs talk to (ledger-export scaled 2 -> 24
     # and orders-db's log names it on its connections): a change that can explain capacity trouble.
     scale_ups: list[tuple[ChangeEvent, str]] = field(default_factory=list)
+    stopped: list[StoppedCounter] = field(default_factory=list)  # logged numbers that fell to zero
 
     @property
     def releases(self) -> list[ChangeEvent]:
@@ -155,6 +159,7 @@ class EvidencePipeline:
         onset = self._onset(matches, findings, alert, window)
         t0 = time.perf_counter()
         self._mark_novel(findings, linked, window)  # leads for a human; after matching on purpose
+        stopped = self._stopped_counters(linked, window, alert)
         timings["logs_ms"] += _ms(t0)
         t0 = time.perf_counter()
         changes, covered = self._changes(linked, window, onset)
@@ -182,6 +187,7 @@ class EvidencePipeline:
             alert, query, window, hits, runbook, reason, findings, matches, timings, text,
             entities=entities, links=linked, changes=changes, elsewhere=elsewhere, runbook_links=links,
             onset=onset, changes_covered=covered, nearby_changes=nearby, scale_ups=scale_ups,
+            stopped=stopped,
         )  # fmt: skip
 
     def _declared_dependencies(self) -> DeclaredDependencies:
@@ -364,6 +370,34 @@ class EvidencePipeline:
             if finding.doc_id in unleveled:
                 findings.append(finding)
 
+    def _stopped_counters(
+        self, linked: LinkedLogs, window: tuple[float, float], alert: Alert
+    ) -> list[StoppedCounter]:
+        """Numbers the affected workload logs on a steady line (throughput, deliveries) that fell to zero
+        before the alert and stayed there: work that stopped without an error line."""
+        since, until = window
+        starts = alert.starts_at.timestamp() if alert.starts_at else until
+        out: list[StoppedCounter] = []
+        for record, link in linked.linked:
+            meta = record[2]
+            if (
+                link.tier != Tier.OWN
+                or record_level(meta) in PROBLEM_LEVELS
+                or meta.get("template_index") is None
+                or int(meta.get("count", 0)) < MIN_BEFORE + MIN_ZEROS
+            ):
+                continue
+            lines, _ = self.kb.log_store.template_lines(
+                str(meta.get("root", "")),
+                str(meta.get("source", "")),
+                int(meta["template_index"]),
+                since=since,
+                until=until,
+                limit=MAX_COUNTER_LINES,
+            )
+            out += stopped_counters(lines, record[1], until=starts)
+        return sorted(out, key=lambda c: c.since)[:MAX_STOPPED]
+
     def _spikes(self, templates: list[Record], since: float, until: float) -> list[tuple[Record, int, int]]:
         """Templates at least SPIKE_FACTOR times more frequent just before the alert than earlier."""
         split = until - 60 * (SPIKE_MINUTES + self.settings.log_window_after_minutes)
@@ -391,7 +425,9 @@ class EvidencePipeline:
         """Signatures in linked problem lines (and in the findings): the strongest link first."""
         candidates: dict[str, LogFinding] = {}
         for record, link in linked.linked:
-            if record_level(record[2]) in PROBLEM_LEVELS:
+            level = record_level(record[2])
+            # Lines whose format has no level (kernel lines in syslog) count: a signature is specific.
+            if level in PROBLEM_LEVELS or level is None:
                 add_finding(candidates, record, "linked problem lines", link.tier, link.why)
         for finding in findings:
             candidates.setdefault(finding.doc_id, finding)
@@ -425,7 +461,10 @@ class EvidencePipeline:
         # The strongest link first; within it the cause's lines, then any signature's, then error lines,
         # then warnings: the background of a busy night (retries that worked, old errors, other services'
         # complaints) must not set the onset.
-        groups: list[list[LogFinding]] = []
+        # A cause signature's own lines first, whatever their link: a cause in a dependency starts the
+        # trouble even when the affected service has logged background 5xx all night.
+        cause = next((m for m in matches if not m.signature.symptom and m.tier >= Tier.DEPENDENCY), None)
+        groups: list[list[LogFinding]] = [cause.findings[:3]] if cause is not None else []
         for tier in (Tier.OWN, Tier.DEPENDENCY, Tier.MENTION):
             groups += [
                 [f for m in matches if not m.signature.symptom for f in m.findings[:3] if f.tier == tier][:3],

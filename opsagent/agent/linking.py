@@ -33,6 +33,9 @@ _CONNECTING = re.compile(
     r"unable to (reach|open)|EOF|too many (clients|connections)|handshake",
     re.IGNORECASE,
 )
+# An in-cluster service address (`billing-gateway.billing.svc:8080`) in an error line is a call target,
+# whatever the wording around it ("billing call failed").
+_SERVICE_DNS = re.compile(r"(?<![\w.-])[a-z0-9][a-z0-9-]*\.[a-z0-9][a-z0-9-]*\.svc\b")
 MAX_DEPENDENCY_TEXT = 2000
 # A node's name on at least this share of a file's lines in the window makes the file that node's log.
 NODE_FILE_SHARE = 0.5
@@ -68,8 +71,10 @@ class LinkedLogs:
     linked: list[tuple[Record, Link]] = field(default_factory=list)
     elsewhere: list[Record] = field(default_factory=list)
     dependencies: dict[str, str] = field(default_factory=dict)  # service -> why it is one
+    dependency_namespaces: dict[str, str] = field(default_factory=dict)  # when its cluster address says
     own_files: list[tuple[str, str]] = field(default_factory=list)  # (root, source)
     workload_names: list[str] = field(default_factory=list)  # the affected workload's names (none: a node)
+    node_names: list[str] = field(default_factory=list)  # the node names its own log files go by
 
 
 def link_templates(
@@ -94,6 +99,7 @@ def link_templates(
     out.workload_names = sorted(workloads)
     own_names = workloads | ({entities.pod} if entities.pod else set())  # a pod's own log folder
     node_files = _node_files(files, entities.nodes, log_store, window)
+    out.node_names = sorted(set(node_files.values()))
     own: dict[str, Link] = {}
     for key, recs in files.items():
         node = node_files.get(key)
@@ -121,17 +127,24 @@ def link_templates(
         for record in records
         if _doc_id(record) in own and _level(record) in ERROR_LEVELS and int(record[2].get("count", 0)) >= 2
         for text in (record[1], *_examples(record))
-        if _CONNECTING.search(text[:MAX_DEPENDENCY_TEXT])
+        if _CONNECTING.search(text[:MAX_DEPENDENCY_TEXT]) or _SERVICE_DNS.search(text[:MAX_DEPENDENCY_TEXT])
     ]
     for dep, line in named_dependencies(problem_texts, known_services, own_names).items():
         out.dependencies.setdefault(dep, f"{NAMED_BY_ERRORS}: {line[:160]!r}")
+        if (namespace := dependency_namespace(dep, line)) is not None:
+            out.dependency_namespaces.setdefault(dep, namespace)
 
     mention_names = [n for n in [*workloads, entities.pod or "", *entities.nodes] if len(n) >= MIN_NAME_CHARS]
-    mention = re.compile(
+    alternatives = []
+    if mention_names:
         # Letters and digits bound a name, not `-`: ingress upstreams read `shop-storefront-web-80`.
-        r"(?<![A-Za-z0-9])(" + "|".join(re.escape(n) for n in mention_names) + r")(?![A-Za-z0-9])",
-        re.IGNORECASE,
-    ) if mention_names else None  # fmt: skip
+        names = "|".join(re.escape(n) for n in mention_names)
+        alternatives.append(rf"(?<![A-Za-z0-9])({names})(?![A-Za-z0-9])")
+    if entities.pod_uid:
+        # cgroup paths glue the UID to `pod`: kubepods-burstable-pod<uid, _ for -> (systemd), pod<uid>.
+        uids = "|".join(re.escape(u) for u in (entities.pod_uid, entities.pod_uid.replace("-", "_")))
+        alternatives.append(rf"({uids})")
+    mention = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
     for key, recs in files.items():
         for record in recs:
             doc_id = _doc_id(record)
@@ -146,20 +159,39 @@ def link_templates(
                 out.linked.append(
                     (
                         record,
-                        Link(
-                            Tier.DEPENDENCY, f"dependency {dep_name} ({_short(out.dependencies[dep_name])})"
-                        ),
+                        Link(Tier.DEPENDENCY, dependency_link(dep_name, out.dependencies[dep_name])),
                     )
                 )
                 continue
             hit = mention.search(f"{record[1]}\n" + "\n".join(_examples(record))) if mention else None
             if hit is not None:
-                out.linked.append(
-                    (record, Link(Tier.MENTION, f"{key[1]} names {hit.group(1)}", hit.group(1)))
-                )
+                named = next(g for g in hit.groups() if g)
+                if entities.pod_uid and named.lower().replace("_", "-") == entities.pod_uid:
+                    named = entities.pod or named  # the pod, by its UID
+                out.linked.append((record, Link(Tier.MENTION, f"{key[1]} names {named}", named)))
             else:
                 out.elsewhere.append(record)
     return out
+
+
+def dependency_link(name: str, why: str) -> str:
+    """How a dependency's template is linked: `dependency orders-db (declared dependency)`."""
+    return f"dependency {name} ({_short(why)})"
+
+
+_DEPENDENCY_LINK = re.compile(r"^dependency (?P<name>[\w.-]+) \(")
+
+
+def dependency_named(link: str) -> str | None:
+    """The dependency a `dependency_link` text names."""
+    match = _DEPENDENCY_LINK.match(link)
+    return match.group("name") if match else None
+
+
+def dependency_namespace(name: str, why: str) -> str | None:
+    """The namespace of a dependency named by its cluster DNS name (`billing-gateway.billing.svc`)."""
+    match = re.search(rf"(?<![\w.-]){re.escape(name)}\.([a-z0-9][a-z0-9-]*)\.svc\b", why)
+    return match.group(1) if match else None
 
 
 def _node_files(

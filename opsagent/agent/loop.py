@@ -19,6 +19,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field, ValidationError
 
 from opsagent.actions.catalog import ActionCatalog
+from opsagent.agent.answer_checks import (
+    ActionPolicy,
+    RetrievedEvidence,
+    checked_next_steps,
+    retrieved_citations,
+    strip_commands,
+)
 from opsagent.agent.diagnosis import (
     Confidence,
     Diagnosis,
@@ -31,7 +38,7 @@ from opsagent.agent.evidence import TriageEvidence
 from opsagent.agent.guard import INJECTION_NOTICE, fence_untrusted, redact_messages
 from opsagent.agent.models import call_with_retries
 from opsagent.agent.prompts import Prompt
-from opsagent.agent.tools import ToolContext, agent_middleware, build_tools
+from opsagent.agent.tools import ToolContext, agent_middleware, build_tools, recursion_limit
 from opsagent.agent.triage import offline_diagnosis
 from opsagent.config import Settings
 from opsagent.knowledge.base import KnowledgeBase
@@ -91,7 +98,7 @@ class LLMTriage:
         started = time.perf_counter()
         usage = TokenUsage()
         try:
-            messages = self._run_agent(found, draft)
+            messages, context = self._run_agent(found, draft)
             usage = _usage(messages)
             answer, problem = _parse_answer(messages[-1])
             if answer is None:
@@ -104,15 +111,21 @@ class LLMTriage:
                 )
         except LLM_FAILURES as exc:
             return self._fallback(draft, f"{exc.__class__.__name__}: {str(exc)[:300]}", usage)
-        diagnosis = self._merge(answer, draft)
+        diagnosis = self._merge(answer, draft, found, context.sources)
         diagnosis.token_usage = usage
         diagnosis.tool_calls = [m.name or "?" for m in messages if isinstance(m, ToolMessage)]
         diagnosis.timings = {**draft.timings, "llm_ms": round((time.perf_counter() - started) * 1000, 2)}
         return diagnosis
 
-    def _run_agent(self, found: TriageEvidence, draft: Diagnosis) -> list[BaseMessage]:
+    def _run_agent(self, found: TriageEvidence, draft: Diagnosis) -> tuple[list[BaseMessage], ToolContext]:
         workloads = found.entities.workload_names
-        context = ToolContext(self.settings, self.kb, found.window, workloads[0] if workloads else None)
+        context = ToolContext(
+            self.settings,
+            self.kb,
+            found.window,
+            workloads[0] if workloads else None,
+            namespaces=[found.entities.namespace] if found.entities.namespace else [],
+        )
         agent = create_agent(
             self.model,
             tools=build_tools(context),
@@ -121,9 +134,9 @@ class LLMTriage:
         )
         result = agent.invoke(
             {"messages": [HumanMessage(render_evidence(found, draft, self.catalog))]},
-            config={"recursion_limit": 2 * self.settings.agent_max_steps + 2},
+            config={"recursion_limit": recursion_limit(self.settings)},
         )
-        return list(result["messages"])
+        return list(result["messages"]), context
 
     def _repair(
         self, messages: list[BaseMessage], problem: str | None
@@ -152,29 +165,60 @@ class LLMTriage:
             }
         )
 
-    def _merge(self, answer: LLMAnswer, draft: Diagnosis) -> Diagnosis:
+    def _merge(
+        self, answer: LLMAnswer, draft: Diagnosis, found: TriageEvidence, tool_sources: list[str]
+    ) -> Diagnosis:
+        """The model's answer, checked like input (answer_checks), over the pipeline's draft."""
+        policy = ActionPolicy.for_incident(found, self.catalog)
+        allowed_ids = policy.allowed_ids
+        # A citation must name evidence this run retrieved; anything else is dropped, and said so.
+        retrieved = RetrievedEvidence.of(
+            [
+                *retrieved_citations(found),
+                *(e.citation for e in draft.evidence),
+                *(parse_citation(s) for s in tool_sources),
+            ]
+        )
         # A citation of something the pipeline found keeps its kind; anything else came from a tool call.
         kinds = {e.citation.source: e.kind for e in draft.evidence}
-        evidence = [
-            Evidence(
-                kind=kinds.get(parse_citation(e.citation).source, "tool"),
-                citation=parse_citation(e.citation),
-                excerpt=e.excerpt[:2000],
+        evidence: list[Evidence] = []
+        dropped: list[str] = []
+        for item in answer.evidence:
+            citation = parse_citation(item.citation)
+            if not retrieved.resolves(citation):
+                dropped.append(citation.render()[:120])
+                continue
+            evidence.append(
+                Evidence(
+                    kind=kinds.get(citation.source, "tool"), citation=citation, excerpt=item.excerpt[:2000]
+                )
             )
-            for e in answer.evidence
-        ]
         seen = {e.citation.render() for e in evidence}
         evidence += [e for e in draft.evidence if e.citation.render() not in seen]
-        actions, notes = self._validated_actions(answer.proposed_actions, draft)
+        actions, notes = self._validated_actions(answer.proposed_actions, policy)
+        steps, commands = checked_next_steps(answer.next_steps, allowed_ids)
+        if commands:
+            notes.append(
+                f"(dropped {commands} of the model's next steps that named shell commands: commands come "
+                "only from the catalog actions)"
+            )
+        confidence = bounded_confidence(answer.confidence, draft.confidence)
+        reason = confidence.reason
+        if dropped:
+            reason += (
+                f" (dropped {len(dropped)} citation(s) of evidence this run never retrieved: "
+                f"{', '.join(dropped[:3])})"
+            )
+        reason = strip_commands(reason, allowed_ids)
         return Diagnosis(
             alert_name=draft.alert_name,
-            summary=answer.summary,
-            probable_root_cause=answer.probable_root_cause,
-            confidence=bounded_confidence(answer.confidence, draft.confidence),
+            summary=strip_commands(answer.summary, allowed_ids),
+            probable_root_cause=strip_commands(answer.probable_root_cause, allowed_ids),
+            confidence=Confidence(value=confidence.value, reason=reason),
             runbook=draft.runbook,
             runbook_url=draft.runbook_url,
             evidence=evidence,
-            next_steps=(answer.next_steps + notes) or draft.next_steps,
+            next_steps=(steps or draft.next_steps) + notes,
             proposed_actions=actions,
             mode=DiagnosisMode.LLM,
             model=self.model_name,
@@ -182,35 +226,17 @@ class LLMTriage:
         )
 
     def _validated_actions(
-        self, proposed: list[AnswerAction], draft: Diagnosis
+        self, proposed: list[AnswerAction], policy: ActionPolicy
     ) -> tuple[list[ProposedAction], list[str]]:
-        """Only catalog actions, with schema-valid parameters: the model cannot improvise remediation."""
+        """Only actions allowed for this incident: the model cannot improvise remediation or its target."""
         actions: list[ProposedAction] = []
         notes: list[str] = []
         for item in proposed:
-            spec = self.catalog.get(item.action_id)
-            if spec is None:
-                notes.append(f"(ignored the model's proposal '{item.action_id}': not in the action catalog)")
-                continue
-            problems = [
-                p for p in spec.validate_parameters(item.parameters) if "is a required property" not in p
-            ]
-            if problems:
-                notes.append(f"(ignored the model's parameters for '{spec.id}': {problems[0]})")
-                filled = next((a for a in draft.proposed_actions if a.action_id == spec.id), None)
-                parameters = filled.parameters if filled else {}
-            else:
-                parameters = item.parameters
-            missing = [name for name in spec.required if name not in parameters]
-            actions.append(
-                ProposedAction(
-                    action_id=spec.id,
-                    parameters=parameters,
-                    why=item.why or spec.description,
-                    mutating=spec.mutating,
-                    missing_parameters=missing,
-                )
-            )
+            action, note = policy.check(item.action_id, item.parameters, item.why)
+            if note:
+                notes.append(note)
+            if action is not None and all(a.action_id != action.action_id for a in actions):
+                actions.append(action)
         return actions, notes
 
 
@@ -286,7 +312,9 @@ def render_evidence(found: TriageEvidence, draft: Diagnosis, catalog: ActionCata
                 kind = "mutating" if spec.mutating else "read-only"
                 parts.append(f"- {spec.id} ({kind}; params: {props}): {spec.description}")
     parts.append("## Draft diagnosis from the evidence alone")
-    parts.append(f"Summary: {draft.summary}\nRoot cause: {draft.probable_root_cause}")
+    # The draft quotes the runbook's title, log templates and alert fields: untrusted like their sources.
+    draft_text = f"Summary: {draft.summary}\nRoot cause: {draft.probable_root_cause}"
+    parts.append(fence_untrusted("draft diagnosis", draft_text))
     parts.append(f"Confidence: {draft.confidence.value}")
     return "\n\n".join(parts)
 

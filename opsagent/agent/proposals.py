@@ -17,6 +17,7 @@ from opsagent.actions.catalog import ActionCatalog, ActionSpec
 from opsagent.agent.diagnosis import ProposedAction
 from opsagent.agent.entities import parameter_values
 from opsagent.agent.evidence import TriageEvidence, unique
+from opsagent.agent.linking import Tier, dependency_named
 
 _REVERTS = re.compile(r"\brollback|\broll[_ -]?back|\brevert|\bundo", re.IGNORECASE)
 
@@ -82,6 +83,22 @@ def propose_actions(
                     override["namespace"] = scaled.namespace  # another workload: not the alert's namespace
                 overrides[spec.id] = override
     values = parameter_values(found.entities, found.alert.labels)
+    if found.links.node_names:
+        # The name the node's own logs go by (ip-10-20-4-33), not the scrape address (10.20.4.33:9100).
+        values["node"] = found.links.node_names[0]
+    cause = found.cause
+    dependency = dependency_named(cause.findings[0].link) if cause and cause.tier == Tier.DEPENDENCY else None
+    if dependency is not None:
+        # The cause is in a dependency: the fix acts there (restart the gateway holding stale credentials,
+        # expand the database's volume), not on the service that alerted. Its namespace only when the
+        # logs name it; else a human fills it in.
+        values = {
+            **values,
+            "deployment": dependency,
+            "container": dependency,
+            "namespace": found.links.dependency_namespaces.get(dependency),
+            "pod": None,
+        }
     proposals = []
     for spec in specs:
         given = {**values, **overrides[spec.id]} if spec.id in overrides else values

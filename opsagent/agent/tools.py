@@ -10,18 +10,19 @@ from __future__ import annotations
 import concurrent.futures
 import re
 import subprocess
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 from langchain.agents.middleware import ToolCallRequest, wrap_tool_call
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, tool
+from langgraph.errors import GraphBubbleUp
 
 from opsagent.agent.guard import prepare_untrusted
-from opsagent.config import Settings
+from opsagent.config import Settings, http_check_target
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.models import DocumentKind
 from opsagent.knowledge.search import SearchFilters
@@ -37,6 +38,7 @@ class ToolContext:
     window: tuple[float, float] | None = None
     service: str | None = None
     sources: list[str] = field(default_factory=list)  # citations tools returned, for `/sources`
+    namespaces: list[str] = field(default_factory=list)  # the incident's: kubectl may read these
 
     def cite(self, citations: list[str]) -> None:
         """Remember what the tools showed the model."""
@@ -111,38 +113,111 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     if ctx.settings.prometheus_url:
         tools.append(_prometheus_tool(ctx.settings))
     if ctx.settings.kubectl:
-        tools.append(_kubectl_tool(ctx.settings))
+        tools.append(_kubectl_tool(ctx.settings, ctx.namespaces))
     return tools
 
 
 KUBE_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
-KUBE_RESOURCE = re.compile(r"^[a-z][a-z0-9.]{0,62}$")
+# One resource after case folding: `pods`, `deploy`, `deployments.v1.apps`, `secrets.v1.` (empty group).
+KUBE_RESOURCE = re.compile(r"^[a-z][a-z0-9-]{0,62}(?:\.[a-z0-9-]{0,62}){0,8}$")
+# A resource whose name or API group says it holds credentials is never read, in any spelling: Secrets
+# and the CRDs that carry or fetch them (SealedSecret, ExternalSecret, SecretStore, the Vault operator's
+# `*.secrets.hashicorp.com`), token reviews and requests.
+SENSITIVE_RESOURCE_WORDS = ("secret", "token", "credential", "password")
+# Short names of those CRDs (external-secrets: es, ces, ss, css); the core API gives Secrets none.
+SENSITIVE_SHORT_NAMES = frozenset({"es", "ces", "ss", "css"})
+# Resources without a namespace: no namespace check, no `-n`.
+CLUSTER_SCOPED = frozenset(
+    {"node", "nodes", "no", "namespace", "namespaces", "ns", "persistentvolume", "persistentvolumes", "pv",
+     "storageclass", "storageclasses", "sc", "priorityclass", "priorityclasses", "pc", "ingressclass",
+     "ingressclasses", "runtimeclass", "runtimeclasses", "csidriver", "csidrivers", "csinode", "csinodes",
+     "volumeattachment", "volumeattachments", "customresourcedefinition", "customresourcedefinitions",
+     "crd", "crds", "apiservice", "apiservices", "clusterrole", "clusterroles", "clusterrolebinding",
+     "clusterrolebindings", "componentstatus", "componentstatuses", "cs"}
+)  # fmt: skip
+ALL_NAMESPACES = frozenset({"*", "all", "-a", "--all-namespaces", "--all", "all-namespaces"})
+
+
+def kube_resources(resource: str) -> list[str]:
+    """The resources a kubectl resource argument names, case-folded; ValueError for a credential holder.
+
+    kubectl accepts `pods,secrets`, `Secret`, `secrets.v1.` and `secret/name`: each part is checked, with
+    its group/version suffix, so no spelling of a Secret gets through.
+    """
+    text = resource.strip().casefold()
+    if "/" in text:
+        raise ValueError(f"resource {resource!r}: give the name separately (resource='pod', name='...')")
+    parts = text.split(",")
+    for part in parts:
+        if not KUBE_RESOURCE.match(part):
+            raise ValueError(f"resource {resource!r} is not a Kubernetes resource name")
+        kind = part.split(".", 1)[0]
+        if kind in SENSITIVE_SHORT_NAMES or any(word in part for word in SENSITIVE_RESOURCE_WORDS):
+            raise ValueError(f"resource {part!r} holds credentials: secrets are off-limits")
+    return parts
+
+
+def kube_namespace(
+    settings: Settings, incident: Sequence[str], namespace: str | None, *, cluster_scoped: bool = False
+) -> str | None:
+    """The namespace to read: the incident's own, or one the settings allow; ValueError otherwise."""
+    explicit = {n.strip().lower() for n in settings.kubectl_namespaces}
+    denied = {n.strip().lower() for n in settings.kubectl_denied_namespaces}
+    own = [n.lower() for n in incident if n]
+    allowed = sorted({*own, *explicit} - {"*"} - (denied - explicit))
+    hint = (
+        f"allowed: {', '.join(allowed)}" if allowed else "no namespace is allowed for this conversation"
+    ) + "; OPSAGENT_KUBECTL_NAMESPACES adds more"
+    if namespace is None or not namespace.strip():
+        if cluster_scoped:
+            return None
+        if len(own) == 1 and (own[0] not in denied or own[0] in explicit):
+            return own[0]  # never kubectl's default namespace: that is whatever the kubeconfig says
+        raise ValueError(f"name a namespace ({hint})")
+    ns = namespace.strip().lower()
+    if ns in ALL_NAMESPACES:
+        raise ValueError(f"reading every namespace at once is not allowed ({hint})")
+    if not KUBE_NAME.match(ns):
+        raise ValueError(f"{namespace!r} is not a valid Kubernetes name")
+    if cluster_scoped or ns in explicit:
+        return None if cluster_scoped else ns
+    if ns in denied:
+        raise ValueError(f"namespace {ns!r} holds cluster credentials and is off-limits ({hint})")
+    if ns in own or "*" in explicit:
+        return ns
+    raise ValueError(f"namespace {ns!r} is not this incident's ({hint})")
 
 
 def kubectl_argv(
-    settings: Settings, verb: str, resource: str, name: str | None, namespace: str | None, tail: int
+    settings: Settings,
+    verb: str,
+    resource: str,
+    name: str | None,
+    namespace: str | None,
+    tail: int,
+    incident_namespaces: Sequence[str] = (),
 ) -> list[str]:
     """The argv for a read-only kubectl call; raises ValueError for anything else."""
     if verb not in ("get", "describe", "logs"):
         raise ValueError(f"verb {verb!r} is not allowed: only get, describe and logs")
-    if not KUBE_RESOURCE.match(resource) or resource in ("secret", "secrets"):
-        raise ValueError(f"resource {resource!r} is not allowed")
-    for value in (name, namespace):
-        if value is not None and not KUBE_NAME.match(value):
-            raise ValueError(f"{value!r} is not a valid Kubernetes name")
+    if name is not None and not KUBE_NAME.match(name):
+        raise ValueError(f"{name!r} is not a valid Kubernetes name")
+    parts = ["pods"] if verb == "logs" else kube_resources(resource)
+    scoped = all(p.split(".", 1)[0] in CLUSTER_SCOPED for p in parts)
+    ns = kube_namespace(settings, incident_namespaces, namespace, cluster_scoped=scoped)
     argv = [str(settings.kubectl)]
     if settings.kubectl_context:
         argv += ["--context", settings.kubectl_context]
-    if namespace:
-        argv += ["-n", namespace]
+    if ns:
+        argv += ["-n", ns]
     if verb == "logs":
         if not name:
             raise ValueError("logs needs a pod name")
         return [*argv, "logs", name, f"--tail={max(1, min(tail, 500))}", "--timestamps"]
-    return [*argv, verb, resource, *([name] if name else [])]
+    return [*argv, verb, ",".join(parts), *([name] if name else [])]
 
 
-def _kubectl_tool(settings: Settings) -> BaseTool:
+def _kubectl_tool(settings: Settings, incident_namespaces: Sequence[str] = ()) -> BaseTool:
     @tool
     def kubectl(
         verb: str,
@@ -151,14 +226,21 @@ def _kubectl_tool(settings: Settings) -> BaseTool:
         namespace: str | None = None,
         tail: int = 200,
     ) -> str:
-        """Read-only kubectl: verb get, describe or logs (logs takes a pod name); secrets are off-limits."""
+        """Read-only kubectl: verb get, describe or logs (logs takes a pod name) in the incident's namespace
+        (the default); secrets and credential-holding namespaces are off-limits."""
         try:
-            argv = kubectl_argv(settings, verb, resource, name, namespace, tail)
+            argv = kubectl_argv(settings, verb, resource, name, namespace, tail, incident_namespaces)
         except ValueError as exc:
             return f"refused: {exc}"
         try:
-            # An argv list, never a shell string; bounded in time.
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=settings.tool_timeout_seconds)
+            # An argv list, never a shell string; bounded in time; undecodable output is replaced.
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=settings.tool_timeout_seconds,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"kubectl failed: {exc.__class__.__name__}: {exc}"
         body = done.stdout if done.returncode == 0 else f"exit {done.returncode}: {done.stderr}"
@@ -167,24 +249,90 @@ def _kubectl_tool(settings: Settings) -> BaseTool:
     return kubectl
 
 
+MAX_URL_CHARS = 2048
+MAX_PATH_CHARS = 512
+MAX_QUERY_CHARS = 512
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def http_check_allowlist(settings: Settings) -> dict[str, set[int]]:
+    """Allowed host -> ports: a bare host allows 80 and 443, `host:port` that port."""
+    allowed: dict[str, set[int]] = {}
+    for entry in settings.http_check_hosts:
+        host, port = http_check_target(entry)
+        allowed.setdefault(host, set()).update({port} if port else {80, 443})
+    return allowed
+
+
+def http_check_url(url: str, allowed: dict[str, set[int]]) -> httpx.URL:
+    """The URL to GET, parsed by the client that will send it; ValueError says why it is refused."""
+    if len(url) > MAX_URL_CHARS:
+        raise ValueError(f"the URL is {len(url)} characters long (at most {MAX_URL_CHARS})")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in url):
+        raise ValueError("the URL contains whitespace, control characters or a backslash")
+    try:
+        # Parsed by httpx itself so the host checked is the host contacted (no parser differential).
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    hosts = ", ".join(sorted(f"{h}:{p}" for h, ports in allowed.items() for p in ports))
+    if parsed.scheme not in DEFAULT_PORTS:
+        raise ValueError(f"only http and https URLs (allowed: {hosts})")
+    if parsed.userinfo:
+        raise ValueError("URLs with a user name or password are not allowed")
+    host = parsed.host.lower()
+    if host not in allowed:
+        raise ValueError(f"{host!r} is not an allowed host (allowed: {hosts})")
+    port = parsed.port or DEFAULT_PORTS[parsed.scheme]
+    if port not in allowed[host]:
+        ports = ", ".join(str(p) for p in sorted(allowed[host]))
+        raise ValueError(f"port {port} of {host!r} is not allowed (allowed ports: {ports})")
+    if len(parsed.path) > MAX_PATH_CHARS or len(parsed.query) > MAX_QUERY_CHARS:
+        raise ValueError(f"the path or query is too long (at most {MAX_PATH_CHARS} characters each)")
+    return parsed
+
+
 def _http_check_tool(settings: Settings) -> BaseTool:
-    allowed = {h.lower() for h in settings.http_check_hosts}
+    allowed = http_check_allowlist(settings)
 
     @tool
     def http_check(url: str) -> str:
-        """GET a URL on an allowed host and report status, latency and the start of the body."""
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or (parsed.hostname or "").lower() not in allowed:
-            return f"refused: {parsed.hostname!r} is not an allowed host ({', '.join(sorted(allowed))})"
+        """GET a URL on an allowed host and port and report status, latency and the start of the body."""
         try:
-            response = httpx.get(url, timeout=settings.tool_timeout_seconds, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            return f"request failed: {exc.__class__.__name__}: {exc}"
-        elapsed_ms = response.elapsed.total_seconds() * 1000
-        body = f"HTTP {response.status_code} in {elapsed_ms:.0f} ms\n{response.text[:2000]}"
-        return prepare_untrusted("http_check", body, settings.tool_output_chars)
+            target = http_check_url(url, allowed)
+        except ValueError as exc:
+            return f"refused: {exc}"
+        started = time.perf_counter()
+        try:
+            # No proxies from the environment: the allowlisted host is the one contacted.
+            with (
+                httpx.Client(
+                    timeout=settings.tool_timeout_seconds, follow_redirects=False, trust_env=False
+                ) as client,
+                client.stream("GET", target) as response,
+            ):
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) >= MAX_BODY_BYTES:
+                        break
+                status = response.status_code
+                text = _decode(bytes(body[:MAX_BODY_BYTES]), response.encoding)
+        except Exception as exc:  # any failure is an answer for the model; never an exception in the loop
+            return f"request failed: {exc.__class__.__name__}: {str(exc)[:300]}"
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        result = f"HTTP {status} in {elapsed_ms:.0f} ms\n{text[:2000]}"
+        return prepare_untrusted("http_check", result, settings.tool_output_chars)
 
     return http_check
+
+
+def _decode(body: bytes, encoding: str | None) -> str:
+    try:
+        return body.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
 
 
 def _prometheus_tool(settings: Settings) -> BaseTool:
@@ -215,17 +363,37 @@ def tool_timeout_middleware(settings: Settings) -> Any:
 
     @wrap_tool_call
     def bounded(request: ToolCallRequest, handler: Callable[[ToolCallRequest], Any]) -> Any:
+        call_id = str(request.tool_call.get("id", ""))
         future = pool.submit(handler, request)
         try:
             return future.result(timeout=settings.tool_timeout_seconds)
         except concurrent.futures.TimeoutError:
             return ToolMessage(
                 content=f"tool timed out after {settings.tool_timeout_seconds:.0f} s",
-                tool_call_id=str(request.tool_call.get("id", "")),
+                tool_call_id=call_id,
+                status="error",
+            )
+        except GraphBubbleUp:
+            raise  # LangGraph's own control flow (interrupts), not a failure
+        except Exception as exc:
+            # A tool that raises must not end the run (no diagnosis, a failed job, a 500 in chat): the
+            # model reads the error like any other tool result and carries on.
+            return ToolMessage(
+                content=f"tool failed: {exc.__class__.__name__}: {str(exc)[:300]}",
+                tool_call_id=call_id,
                 status="error",
             )
 
     return bounded
+
+
+def recursion_limit(settings: Settings) -> int:
+    """LangGraph's step limit for one agent run: a backstop only, the step budget is the middleware's.
+
+    Each model call takes three graph steps (the call-limit middleware's hook, the model, the tools), so
+    `2 * steps` cut runs off after about two thirds of their budget with a GraphRecursionError.
+    """
+    return 4 * settings.agent_max_steps + 4
 
 
 def agent_middleware(settings: Settings) -> list[Any]:

@@ -6,16 +6,19 @@ the fallback when the LLM fails.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from opsagent.actions.catalog import ActionCatalog
+from opsagent.agent.answer_checks import ActionPolicy
 from opsagent.agent.changes import ChangeEvent, load_change_patterns
 from opsagent.agent.diagnosis import Confidence, Diagnosis, DiagnosisMode, Evidence, ProposedAction
 from opsagent.agent.evidence import EvidencePipeline, TriageEvidence, unique
 from opsagent.agent.findings import LogFinding, SignatureMatch, strength
 from opsagent.agent.linking import NAMED_BY_ERRORS, PROBLEM_LEVELS, Tier
 from opsagent.agent.proposals import propose_actions, runbook_action_ids
+from opsagent.agent.redaction import redact_diagnosis
 from opsagent.agent.runbook_choice import RELEASE_SUSPECT_SECONDS
 from opsagent.agent.signatures import load_signatures
 from opsagent.config import Settings
@@ -61,9 +64,10 @@ class Triage:
     def diagnose(self, alert: Alert, *, now: float | None = None) -> Diagnosis:
         """Diagnose one alert (offline when no model is configured)."""
         found = self.pipeline.gather(alert, now=now)
-        if self.llm is None:
-            return offline_diagnosis(found, self.catalog)
-        return self.llm.diagnose(found)
+        diagnosis = offline_diagnosis(found, self.catalog) if self.llm is None else self.llm.diagnose(found)
+        # Everything the diagnosis quotes (log lines, alert fields, the model's words) leaves the process:
+        # stored, served, notified. Secrets go first.
+        return redact_diagnosis(diagnosis)
 
 
 def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosis:
@@ -129,7 +133,9 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
     ]  # fmt: skip
     evidence += [Evidence(kind="elsewhere", citation=c, excerpt=text) for c, text in elsewhere]
 
-    actions = propose_actions(runbook_action_ids(found, catalog), found, catalog)
+    actions, refused = _allowed(
+        propose_actions(runbook_action_ids(found, catalog), found, catalog), found, catalog
+    )
     diagnostics = [a for a in actions if not a.mutating]
     remediations = [a for a in actions if a.mutating][:MAX_PROPOSED]
     confidence = assess_confidence(found)
@@ -141,11 +147,28 @@ def offline_diagnosis(found: TriageEvidence, catalog: ActionCatalog) -> Diagnosi
         runbook=runbook.citation if runbook else None,
         runbook_url=found.runbook_links[0] if found.runbook_links else None,
         evidence=evidence,
-        next_steps=next_steps(found, diagnostics),
+        next_steps=next_steps(found, diagnostics) + refused,
         proposed_actions=remediations,
         mode=DiagnosisMode.OFFLINE,
         timings=found.timings,
     )
+
+
+def _allowed(
+    actions: list[ProposedAction], found: TriageEvidence, catalog: ActionCatalog
+) -> tuple[list[ProposedAction], list[str]]:
+    """The proposals the action policy accepts for any answer (the control plane, scale to zero), and a
+    step that says what was held back and why."""
+    policy = ActionPolicy.for_incident(found, catalog)
+    kept, refused = [], []
+    for action in actions:
+        spec = catalog.get(action.action_id)
+        why = policy.refusal(spec, action.parameters) if spec is not None else None
+        if why is None:
+            kept.append(action)
+        else:
+            refused.append(f"Not proposed: {action.action_id} ({why})")
+    return kept, refused
 
 
 def _root_cause(found: TriageEvidence) -> str:
@@ -193,6 +216,7 @@ def _root_cause(found: TriageEvidence) -> str:
         parts.append(
             f"The logs show a symptom: {top.signature.root_cause[0].lower()}{top.signature.root_cause[1:]}"
         )
+    parts += _stopped_sentences(found)
     quoted = _lines_to_read(found)
     if quoted:
         parts.append("Read first: " + "; ".join(quoted) + ".")
@@ -230,6 +254,14 @@ def _lines_to_read(
     if errors:
         picked.append(max(errors, key=lambda f: f.count))
     return [_quote(f, found) for f in picked[:2]]
+
+
+def _stopped_sentences(found: TriageEvidence) -> list[str]:
+    """Work that stopped: a logged counter at zero since some moment (a stuck consumer logs no error)."""
+    return [
+        f'Stopped at {_clock(c.since)}: {c.describe()} ({c.citation.render()}, "{c.template[:80]}").'
+        for c in found.stopped[:2]
+    ]
 
 
 def _alert_match(finding: LogFinding) -> float | None:
@@ -354,7 +386,7 @@ def next_steps(found: TriageEvidence, diagnostics: list[ProposedAction]) -> list
     if found.findings:
         steps.append(f"Read the log lines cited above, starting with {found.findings[0].citation.render()}")
     entities = found.entities
-    if not diagnostics:
+    if not diagnostics and _k8s_names(entities.pod, entities.namespace, *entities.nodes[:1]):
         if entities.pod:
             ns = f" -n {entities.namespace}" if entities.namespace else ""
             steps.append(
@@ -393,6 +425,14 @@ def next_steps(found: TriageEvidence, diagnostics: list[ProposedAction]) -> list
             f"Search the logs around {_clock(found.window[1])}: `opsagent logs --since ... --level error`"
         )
     return unique(steps)
+
+
+# Label values become commands in next steps only when they are Kubernetes names (labels are untrusted).
+_K8S_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$")
+
+
+def _k8s_names(*values: str | None) -> bool:
+    return all(v is None or _K8S_NAME.match(v) is not None for v in values)
 
 
 def _service_of(match: SignatureMatch) -> str:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import opsagent
+from opsagent.api.limits import BodyDeadlineMiddleware
 from opsagent.api.logs import AccessLogMiddleware
 from opsagent.api.routes import chat, health, incidents, knowledge, search, webhooks
 from opsagent.api.services import Services
@@ -63,7 +64,8 @@ def create_app(
     )
     _offline_docs(app)
     app.state.services = built
-    app.add_middleware(AccessLogMiddleware, metrics=built.metrics)
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.api_body_timeout_seconds)
+    app.add_middleware(AccessLogMiddleware, metrics=built.metrics)  # outermost: it sees every status
     for module in (webhooks, incidents, search, chat, health):
         app.include_router(module.router)
     app.include_router(knowledge.build_router(settings))
@@ -92,10 +94,12 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """The app from OPSAGENT_* settings: the factory each process of `opsagent serve --processes N` calls."""
     from opsagent.api.logs import configure_logging
+    from opsagent.api.server import configure_protocol
     from opsagent.config import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
+    configure_protocol(settings)  # this process's connections get the header limits (api/server.py)
     return create_app(settings)
 
 

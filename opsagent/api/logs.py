@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsagent.agent.redaction import redact_text
 from opsagent.metrics import Metrics
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and goes into the JSON.
@@ -19,29 +21,42 @@ access_log = logging.getLogger("opsagent.access")
 
 
 class JsonFormatter(logging.Formatter):
-    """`{"ts", "level", "logger", "message", ...extra}` per line."""
+    """`{"ts", "level", "logger", "message", ...extra}` per line, secrets redacted."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            # Messages and tracebacks quote alert fields, log lines and model output: redact them.
+            "message": redact_text(record.getMessage()),
         }
-        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        entry.update(
+            {
+                k: redact_text(v) if isinstance(v, str) else v
+                for k, v in record.__dict__.items()
+                if k not in _STANDARD
+            }
+        )
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message` with secrets redacted from the whole line (and any traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
 
 
 def configure_logging(fmt: str, level: str) -> None:
     """Route opsagent's and uvicorn's logs to stderr in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -69,7 +84,7 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
+        request_id = _request_id(_header(scope, b"x-request-id"))
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -117,9 +132,20 @@ def _printable(text: str, limit: int = 500) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in cut)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+# A caller's request id is echoed in the response and written to every log line of the request: only
+# short ids of safe characters (UUIDs, ULIDs, trace ids) are kept; anything else gets a fresh one.
+REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+
+
+def _request_id(sent: bytes | None) -> str:
+    if sent is not None and REQUEST_ID.fullmatch(sent):
+        return sent.decode("ascii")
+    return uuid.uuid4().hex[:16]
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            decoded: str = value.decode("latin-1")[:64]
-            return decoded
+            found: bytes = value
+            return found
     return None

@@ -21,7 +21,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity.wait import wait_base, wait_random_exponential
 
 from opsagent.agent.diagnosis import Diagnosis
-from opsagent.agent.guard import bound_text, redact_text
+from opsagent.agent.redaction import bound_text, redact_diagnosis, redact_text
 from opsagent.config import Settings
 from opsagent.errors import OpsagentError
 
@@ -140,7 +140,9 @@ def render_parameters(parameters: dict[str, Any], limit: int = 300) -> str:
 
 def notice_text(notice: TriageNotice) -> str:
     """The plain-text summary: the PagerDuty note, and Slack's fallback text."""
-    diagnosis = notice.diagnosis
+    # Whole-diagnosis redaction first: multi-line secrets (PEM bodies, Secret manifests) in an excerpt are
+    # only recognisable before the per-field cleaning below joins the lines.
+    diagnosis = redact_diagnosis(notice.diagnosis)
     facts = ", ".join(
         f"{label} {_line(value, 100)}"
         for label, value in (("severity", notice.severity), ("service", notice.service))

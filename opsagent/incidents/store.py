@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from opsagent.agent.diagnosis import Diagnosis
-from opsagent.agent.guard import redact_text
+from opsagent.agent.redaction import redact_diagnosis, redact_text
 from opsagent.incidents.db import begin_write, read_only
 from opsagent.incidents.intake import TRIAGE, AlertIntake, add_event
 from opsagent.incidents.models import Alert
@@ -133,6 +133,8 @@ class IncidentStore:
         Raises LeaseLost (and stores nothing) when another worker took the job over.
         """
         now = self.clock()
+        # Defence in depth: a diagnosis quotes log lines and model output; no secret is stored or served.
+        diagnosis = redact_diagnosis(diagnosis)
         data = diagnosis.model_dump(mode="json")
         with begin_write(self.engine) as connection:
             self.queue.finish(connection, job)

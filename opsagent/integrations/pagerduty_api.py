@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from opsagent.agent.guard import bound_text
+from opsagent.agent.redaction import bound_text, redact_text
 from opsagent.incidents.notify import NotificationError, status_error
 
 __all__ = ["NOTE_MAX_CHARS", "add_pagerduty_note", "valid_incident_id"]
@@ -52,7 +52,8 @@ def add_pagerduty_note(
         raise NotificationError(f"Refusing PagerDuty incident id {incident_id[:80]!r}: not alphanumeric.")
     response = client.post(
         f"{api_url.rstrip('/')}/incidents/{incident_id}/notes",
-        json={"note": {"content": bound_text(content, NOTE_MAX_CHARS)}},
+        # Redacted here too, whoever built the note: it leaves for a third party.
+        json={"note": {"content": bound_text(redact_text(content), NOTE_MAX_CHARS)}},
         headers={
             "Authorization": f"Token token={token}",
             "From": from_email,

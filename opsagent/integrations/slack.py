@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from opsagent.agent.guard import bound_text, redact_text
+from opsagent.agent.redaction import bound_text, redact_diagnosis, redact_text
 from opsagent.incidents.notify import TriageNotice, notice_text, render_parameters, status_error
 
 __all__ = ["escape_mrkdwn", "post_to_slack", "slack_message"]
@@ -77,7 +77,7 @@ def _link(url: str | None, label: str) -> str | None:
 
 def slack_message(notice: TriageNotice) -> dict[str, Any]:
     """The incoming-webhook payload: fallback `text` plus Block Kit `blocks`, every field escaped."""
-    diagnosis = notice.diagnosis
+    diagnosis = redact_diagnosis(notice.diagnosis)  # before `_fit` joins lines (see notice_text)
     icon = ":white_check_mark:" if notice.status.strip().lower() == "resolved" else ":rotating_light:"
     title = _fit(f"{notice.alert_name} [{notice.status}]", HEADER_LIMIT - len(icon) - 1, one_line=True)
     fields = [

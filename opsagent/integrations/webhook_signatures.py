@@ -54,15 +54,22 @@ def verify_grafana_signature(
     tolerance_seconds: int,
     signature_header: str = GRAFANA_SIGNATURE_HEADER,
     timestamp_header: str = GRAFANA_TIMESTAMP_HEADER,
-) -> None:
-    """Check a Grafana contact point's HMAC-SHA256 signature of the raw body.
+    require_timestamp: bool = False,
+) -> str | None:
+    """Check a Grafana contact point's HMAC-SHA256 signature of the raw body; return a replay key.
 
     Grafana (the webhook contact point's "HMAC Signature" settings) sends the lowercase hex
     HMAC-SHA256 of the body in the signature header, `X-Grafana-Alerting-Signature` unless the contact
     point names another. Only if the contact point sets a "Timestamp header" (Grafana has no default name
     for it; ours is `X-Grafana-Alerting-Signature-Timestamp`) does Grafana also send the Unix time in
     seconds there and sign `f"{timestamp}:".encode() + body` instead. A timestamp, when present, must be
-    within `tolerance_seconds` of `now`; without one there is no replay protection.
+    within `tolerance_seconds` of `now`; without one there is no replay protection, so `require_timestamp`
+    refuses such requests.
+
+    The returned key identifies this signed delivery when it carried a timestamp (the signature covers
+    it, so two genuine deliveries never share a key): storing it as the delivery id makes a replay inside
+    the window a no-op. Without a timestamp it is None, because Grafana legitimately re-sends identical
+    bodies (repeat notifications), which must not be dropped.
     """
     key = _secret_bytes(secret, "Grafana webhook")
     # Some Grafana releases fall back to X-Grafana-Alert-Signature when the header field is left empty.
@@ -77,6 +84,13 @@ def verify_grafana_signature(
             "(and the signature header name, if not the default)."
         )
     timestamp = _header(headers, timestamp_header)
+    if timestamp is None and require_timestamp:
+        raise SignatureError(
+            f"Missing {timestamp_header} header: without a signed timestamp a captured delivery could be "
+            "replayed at any time. Set the contact point's HMAC 'Timestamp header' to this name (or set "
+            "OPSAGENT_GRAFANA_TIMESTAMP_HEADER to the one it sends); only if your Grafana cannot send one, "
+            "set OPSAGENT_GRAFANA_REQUIRE_TIMESTAMP=false."
+        )
     message = body
     if timestamp is not None:
         _check_timestamp(timestamp, timestamp_header, now=now, tolerance_seconds=tolerance_seconds)
@@ -87,6 +101,7 @@ def verify_grafana_signature(
             f"The {signature_header} signature does not match the body: check that the contact point's "
             "HMAC secret is the one configured here."
         )
+    return f"hmac:{expected}" if timestamp is not None else None
 
 
 def verify_pagerduty_signature(body: bytes, header_value: str | None, secrets: Sequence[str]) -> None:

@@ -33,12 +33,14 @@ _LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "log.level", "loglevel",
 _SYSLOG_SEVERITY = ("fatal", "critical", "critical", "error", "warn", "info", "info", "debug")
 _MSG_KEYS = ("msg", "message", "log", "event", "MESSAGE", "@m", "text")
 _SERVICE_KEYS = (
-    "service", "service.name", "app", "application", "component", "logger", "logger_name",
-    "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT",
+    "service", "service.name", "app", "application", "component", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT",
 )  # fmt: skip
+# A logger's name (`invoice_api.billing`, `c.e.checkout.web.RequestLog`) is a part of a service, never
+# the service: it is the line's component, and the file (or another key) says whose it is.
+_COMPONENT_KEYS = ("logger", "logger_name", "loggerName", "log.logger")
 # Other keys worth keeping next to the message: they carry the "why" of an error line.
 _EXTRA_KEYS = ("error", "err", "exception", "exc_info", "reason", "status", "status_code")
-_BOOKKEEPING = frozenset(_TS_KEYS + _LEVEL_KEYS + _SERVICE_KEYS)
+_BOOKKEEPING = frozenset(_TS_KEYS + _LEVEL_KEYS + _SERVICE_KEYS + _COMPONENT_KEYS)
 
 _T = TypeVar("_T")
 
@@ -142,4 +144,5 @@ def structured(obj: dict[str, Any]) -> Fields:
         message = f"{message} {' '.join(extras)}" if message else " ".join(extras)
     if not message:  # no message key at all: the remaining fields are the message
         message = " ".join(f"{k}={_compact(v, 80)}" for k, v in obj.items() if k not in _BOOKKEEPING)[:2000]
-    return ts, level, service, None, message
+    component = next((str(obj[k]) for k in _COMPONENT_KEYS if isinstance(obj.get(k), str) and obj[k]), None)
+    return ts, level, service, component, message

@@ -159,7 +159,7 @@ class LineParser:
         """Parse one line (never raises: unknown shapes become plain text with whatever was found)."""
         if text[:1].isdigit() and text[10:11] == "T" and (cri := _CRI.match(text)) is not None:
             return self._cri(line_no, text, cri)
-        c = text[0]
+        c = text[:1]  # "" for an empty line (the file reader skips them; a caller may not)
         got: _Fields | None = None
         if c == "{":
             got = json_record(text)

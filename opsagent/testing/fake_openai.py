@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import socket
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
@@ -19,9 +20,9 @@ from langchain_core.messages import AIMessage
 from opsagent.testing.openai_wire import completion_body, stream_events
 from opsagent.testing.scripted import ScriptedReply, ScriptedToolCall, estimate_tokens
 
-__all__ = ["Fault", "FakeOpenAIServer", "ServerReply", "prompt_tokens_of"]
+__all__ = ["Chaos", "Fault", "FakeOpenAIServer", "Responder", "ServerReply", "prompt_tokens_of"]
 
-FaultKind = Literal["http_error", "slow", "malformed", "disconnect"]
+FaultKind = Literal["http_error", "slow", "malformed", "disconnect", "bad_tool_arguments", "cut"]
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,59 @@ class Fault:
         """Close the connection without any response."""
         return cls(kind="disconnect")
 
+    @classmethod
+    def bad_tool_arguments(cls, tool: str = "log_lines", arguments: str = '{"keywords": ') -> Fault:
+        """200 with a tool call whose `arguments` string is not valid JSON (a model emitting garbage)."""
+        return cls(kind="bad_tool_arguments", message=arguments, then=ScriptedToolCall(tool))
+
+    @classmethod
+    def cut(cls) -> Fault:
+        """The answer stops mid-way: half the SSE events (no `[DONE]`), or half the JSON body of a
+        response whose Content-Length promised all of it; then the connection closes."""
+        return cls(kind="cut")
+
+
+@dataclass
+class Chaos:
+    """Seeded random faults: each request fails with probability `rate`, with one of `faults` (uniformly).
+
+    A faulted request does not consume a scripted reply, so the script (or responder) still answers
+    the retry. `injected` counts the faults sent, by kind (`http_error` by status).
+    """
+
+    rate: float = 0.3
+    seed: int = 0
+    faults: Sequence[Fault] = (
+        Fault.rate_limit(retry_after=0),
+        Fault.server_error(),
+        Fault.slow(30),
+        Fault.malformed(),
+        Fault.bad_tool_arguments(),
+        Fault.cut(),
+    )
+    injected: dict[str, int] = field(default_factory=dict)
+    _rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1 or not self.faults:
+            raise ValueError("Chaos needs 0 <= rate <= 1 and at least one fault")
+        self._rng = random.Random(self.seed)
+
+    def pick(self) -> Fault | None:
+        """The fault for the next request, or None to answer normally (call under the server's lock)."""
+        if self._rng.random() >= self.rate:
+            return None
+        fault = self._rng.choice(list(self.faults))
+        name = f"http_{fault.status}" if fault.kind == "http_error" else fault.kind
+        self.injected[name] = self.injected.get(name, 0) + 1
+        return fault
+
 
 ServerReply = str | AIMessage | ScriptedToolCall | ScriptedReply | Fault
 """What the server can be scripted with: the chat-model replies (not exceptions) plus faults."""
+
+Responder = Callable[[dict[str, Any]], ServerReply]
+"""Computes a reply from the request body, for requests the script has no reply left for."""
 
 
 def prompt_tokens_of(body: dict[str, Any]) -> int:
@@ -168,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         try:
-            reply = fake._next_reply()
+            reply = fake._next_reply(body)
         except _Exhausted as exhausted:
             # 400 rather than 5xx so retrying clients fail at once with this message instead of looping.
             self._send_error(400, str(exhausted), "fake_script_exhausted")
@@ -199,6 +250,12 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     self._send_bytes(200, b'{"id": "chatcmpl-broken", "choices": [', "application/json")
                 return
+            if reply.kind == "bad_tool_arguments":
+                self._send_bad_tool_arguments(body, reply)
+                return
+            if reply.kind == "cut":
+                self._send_cut(body)
+                return
             # A stopping server wakes the sleep, so exit never waits for the full delay.
             if fake._stopping.wait(reply.seconds):
                 self.close_connection = True
@@ -217,6 +274,50 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             completion = completion_body(scripted, model, fake._tool_call_ids(scripted), prompt_tokens)
             self._send_json(200, completion)
+
+    def _send_bad_tool_arguments(self, body: dict[str, Any], fault: Fault) -> None:
+        assert isinstance(fault.then, ScriptedToolCall)
+        reply = ScriptedReply(tool_calls=[fault.then])
+        model = str(body.get("model") or "fake")
+        ids = self.server.fake._tool_call_ids(reply)
+        if body.get("stream"):
+            events = list(stream_events(reply, model, ids, prompt_tokens_of(body), False))
+            # Keep the delta that names the call and replace the argument pieces with the broken string.
+            naming = next(i for i, e in enumerate(events) if '"tool_calls"' in e)
+            piece = json.loads(events[naming + 1])
+            piece["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] = fault.message
+            broken = [*events[: naming + 1], json.dumps(piece), events[-1]]
+            self._send_sse([*broken, "[DONE]"])
+            return
+        completion = completion_body(reply, model, ids, prompt_tokens_of(body))
+        completion["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = fault.message
+        self._send_json(200, completion)
+
+    def _send_cut(self, body: dict[str, Any]) -> None:
+        reply = ScriptedReply(text='{"summary": "The answer was cut off here, mid-way through the JSON')
+        model = str(body.get("model") or "fake")
+        self.close_connection = True
+        if body.get("stream"):
+            events = list(stream_events(reply, model, [], prompt_tokens_of(body), False))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for event in events[: max(1, len(events) // 2)]:
+                data = f"data: {event}\n\n".encode()
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        else:
+            data = json.dumps(completion_body(reply, model, [], prompt_tokens_of(body))).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+        # No terminating chunk and no rest of the body: the client sees the connection end mid-answer.
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send_error(
         self, status: int, message: str, error_type: str, headers: dict[str, str] | None = None
@@ -268,9 +369,15 @@ class FakeOpenAIServer:
         *,
         models: Sequence[str] = ("fake",),
         require_api_key: str | None = None,
+        responder: Responder | None = None,
+        chaos: Chaos | None = None,
     ) -> None:
         self.models = list(models)
         self.require_api_key = require_api_key
+        self.responder = responder
+        """Answers requests once the script is used up (instead of a 400 'script exhausted')."""
+        self.chaos = chaos
+        """Seeded random faults injected before the script or responder is consulted."""
         self.requests: list[dict[str, Any]] = []
         """Every chat completion request body, in order (faulted ones included)."""
         self.headers: list[dict[str, str]] = []
@@ -384,10 +491,16 @@ class FakeOpenAIServer:
             self.headers.append(headers)
             self.prompt_tokens_received += prompt_tokens_of(body)
 
-    def _next_reply(self) -> ServerReply:
+    def _next_reply(self, body: dict[str, Any]) -> ServerReply:
         with self._lock:
+            fault = self.chaos.pick() if self.chaos is not None else None
+            if fault is not None:
+                return fault
             if self._queue:
                 return self._queue.popleft()
+        if self.responder is not None:
+            return _check(self.responder(body))
+        with self._lock:
             message = (
                 f"FakeOpenAIServer got request {len(self.requests)} but only {self._scripted} "
                 f"{'reply was' if self._scripted == 1 else 'replies were'} scripted"

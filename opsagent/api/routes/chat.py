@@ -20,14 +20,20 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
 from opsagent.agent.chat import ChatEvent, ChatSession
-from opsagent.api.auth import ChatToken, ServicesDep
+from opsagent.agent.redaction import redact_text
+from opsagent.api.auth import AuthFirstRoute, ChatToken, ServicesDep
 from opsagent.api.conversations import MAX_HISTORY_MESSAGES, Conversation, ConversationNotFound
 from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, NoNul, as_json_responses
 from opsagent.api.services import Services
 from opsagent.api.tokens import ApiToken
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/chat", tags=["chat"], responses={**AUTH_RESPONSES, **INVALID_RESPONSE})
+router = APIRouter(
+    prefix="/v1/chat",
+    tags=["chat"],
+    responses={**AUTH_RESPONSES, **INVALID_RESPONSE},
+    route_class=AuthFirstRoute,
+)
 
 
 class ChatRequest(BaseModel):
@@ -110,15 +116,17 @@ async def chat(turn: Turn) -> ChatResponse:
         session = _session(turn)
         text: list[str] = []
         tools: list[str] = []
-        for event in session.ask(turn.message):
+        for event in _events(session, turn.message):
             if event.kind == "text":
                 text.append(event.text)
             elif event.kind == "tool":
                 tools.append(event.text)
-        _save(turn, "".join(text), session.sources)
+        # Whole-answer redaction too: a secret can be split across streamed tokens.
+        answer = redact_text("".join(text))
+        _save(turn, answer, session.sources)
         return ChatResponse(
             conversation_id=turn.conversation_id,
-            answer="".join(text),
+            answer=answer,
             sources=session.sources,
             tool_calls=tools,
             mode=_mode(turn),
@@ -154,13 +162,15 @@ async def chat_stream(turn: Turn) -> AsyncIterator[ServerSentEvent]:
                     yield ServerSentEvent(event="citation", data={"source": source})
     except Exception as exc:  # the stream has started: report in-band, keep the question
         log.exception("chat stream failed")
-        await run_in_threadpool(_save, turn, "".join(text) + f"\n[error: {exc.__class__.__name__}]", [])
+        partial = redact_text("".join(text))
+        await run_in_threadpool(_save, turn, partial + f"\n[error: {exc.__class__.__name__}]", [])
         yield ServerSentEvent(event="error", data={"detail": f"The answer failed: {exc.__class__.__name__}."})
         return
-    await run_in_threadpool(_save, turn, "".join(text), session.sources)
+    answer = redact_text("".join(text))  # whole: a secret can be split across streamed tokens
+    await run_in_threadpool(_save, turn, answer, session.sources)
     done: dict[str, Any] = {
         "conversation_id": turn.conversation_id,
-        "answer": "".join(text),
+        "answer": answer,
         "sources": session.sources,
         "mode": _mode(turn),
     }
@@ -168,7 +178,10 @@ async def chat_stream(turn: Turn) -> AsyncIterator[ServerSentEvent]:
 
 
 def _events(session: ChatSession, message: str) -> Iterator[ChatEvent]:
-    yield from session.ask(message)
+    """The session's events with secrets redacted: offline answers quote knowledge-base hits verbatim and
+    tool events echo the model's arguments."""
+    for event in session.ask(message):
+        yield ChatEvent(event.kind, redact_text(event.text))
 
 
 @router.get(

@@ -10,13 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from opsagent.api.auth import ReadToken, ServicesDep
+from opsagent.api.auth import AuthFirstRoute, ReadToken, ServicesDep
 from opsagent.api.routes.common import AUTH_RESPONSES
 from opsagent.api.services import Services
 from opsagent.incidents.db import ping
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=AuthFirstRoute)
 
 
 class Health(BaseModel):

@@ -8,13 +8,17 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from opsagent.api.auth import ChatToken, ReadToken, ServicesDep
+from opsagent.agent.redaction import redact_alert, redact_diagnosis
+from opsagent.api.auth import AuthFirstRoute, ChatToken, ReadToken, ServicesDep
 from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, NOT_FOUND, NoNul, parse_time_param
 from opsagent.incidents.records import IncidentDetail, IncidentPage, TriageStatus
 from opsagent.incidents.store import IncidentNotFound
 
 router = APIRouter(
-    prefix="/v1/incidents", tags=["incidents"], responses={**AUTH_RESPONSES, **INVALID_RESPONSE}
+    prefix="/v1/incidents",
+    tags=["incidents"],
+    responses={**AUTH_RESPONSES, **INVALID_RESPONSE},
+    route_class=AuthFirstRoute,
 )
 # incidents.id is an INTEGER: 32 bits on PostgreSQL, which refuses larger parameters (a 500, not a 404).
 MAX_ID = 2**31 - 1
@@ -99,9 +103,15 @@ async def list_incidents(
 async def get_incident(incident_id: IncidentId, services: ServicesDep, _: ReadToken) -> IncidentDetail:
     """The incident with its latest alert, its latest diagnosis and its timeline."""
     try:
-        return await run_in_threadpool(services.store.get_incident, incident_id)
+        incident = await run_in_threadpool(services.store.get_incident, incident_id)
     except IncidentNotFound:
         raise HTTPException(404, f"No incident {incident_id}.") from None
+    if incident.diagnosis is not None:
+        # Stored diagnoses are redacted when written; this also covers rows written before a new rule.
+        incident.diagnosis = await run_in_threadpool(redact_diagnosis, incident.diagnosis)
+    # The alert is kept as received (audit); what any read token sees is redacted.
+    incident.alert = await run_in_threadpool(redact_alert, incident.alert)
+    return incident
 
 
 @router.post(

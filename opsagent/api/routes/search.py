@@ -6,13 +6,19 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from opsagent.api.auth import ReadToken, ServicesDep
+from opsagent.agent.redaction import redact_text
+from opsagent.api.auth import AuthFirstRoute, ReadToken, ServicesDep
 from opsagent.api.routes.common import AUTH_RESPONSES, INVALID_RESPONSE, parse_time_param
 from opsagent.incidents.records import IsoTime
 from opsagent.knowledge.models import DocumentKind, SearchHit
 from opsagent.knowledge.search import SearchFilters
 
-router = APIRouter(prefix="/v1", tags=["search"], responses={**AUTH_RESPONSES, **INVALID_RESPONSE})
+router = APIRouter(
+    prefix="/v1",
+    tags=["search"],
+    responses={**AUTH_RESPONSES, **INVALID_RESPONSE},
+    route_class=AuthFirstRoute,
+)
 
 
 class SearchRequest(BaseModel):
@@ -50,5 +56,11 @@ async def search(request: SearchRequest, services: ServicesDep, _: ReadToken) ->
         until=parse_time_param("until", request.until),
     )
     hits = await run_in_threadpool(lambda: services.kb.search(request.query, request.k, filters))
-    results = [SearchResult.model_validate(hit.model_dump()) for hit in hits]
+    # Hits quote runbooks and log lines as ingested: secrets in them are redacted on the way out.
+    results = [
+        SearchResult.model_validate(
+            {**hit.model_dump(), "title": redact_text(hit.title), "snippet": redact_text(hit.snippet)}
+        )
+        for hit in hits
+    ]
     return SearchResponse(query=request.query, results=results)

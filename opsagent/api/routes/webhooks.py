@@ -1,8 +1,9 @@
 """Inbound alert webhooks. Order of checks: a bearer/token header (401/403, before any body is read, for
-the token schemes) → size (413) → signature over the raw body (401) → JSON and schema (422) → commit,
-then 202. Nothing is parsed before it is authenticated, and the 202 is sent only after the alerts are
-committed, so an acknowledged alert is never lost. A source whose secret is not configured answers 503:
-nothing is accepted (fail closed), and senders keep retrying instead of dropping the alert.
+the token schemes) → encoding (415: compressed bodies are refused) → size (413) → signature over the raw
+body (401) → JSON and schema (422) → commit, then 202. Nothing is parsed before it is authenticated, and
+the 202 is sent only after the alerts are committed, so an acknowledged alert is never lost. A source
+whose secret is not configured answers 503: nothing is accepted (fail closed), and senders keep retrying
+instead of dropping the alert.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": WebhookError, "description": "Missing or wrong signature or token."},
     403: {"model": WebhookError, "description": "The token lacks the webhook scope."},
     413: {"model": WebhookError, "description": "Body over OPSAGENT_WEBHOOK_MAX_BYTES (1 MiB)."},
+    415: {"model": WebhookError, "description": "A compressed body (Content-Encoding): send it as is."},
     422: {"model": WebhookError, "description": "Not JSON, or not this source's payload."},
     503: {
         "model": WebhookError,
@@ -102,11 +104,17 @@ async def receive(
         if not token.allows(Scope.WEBHOOK):
             metrics.labels(source, "forbidden").inc()
             return _error(403, "This token lacks the 'webhook' scope: create one with --scope webhook.")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        # Signatures cover the bytes as sent, and no sender we support compresses: refusing is clearer
+        # than a 422 for "not JSON", and there is no decompression for a bomb to exploit.
+        metrics.labels(source, "invalid").inc()
+        return _error(415, f"Content-Encoding {encoding[:40]!r} is not accepted: send the JSON uncompressed.")
     try:
         body = await read_limited_body(request, services.settings.webhook_max_bytes)
     except BodyTooLarge as exc:
         metrics.labels(source, "too_large").inc()
-        return _error(413, f"Webhook body too large: {exc}.")
+        return _error(413, f"Webhook body too large: {exc} (OPSAGENT_WEBHOOK_MAX_BYTES).")
     try:
         delivery_id = verify(services, body, request.headers)
     except SignatureError as exc:
@@ -181,7 +189,10 @@ def _grafana(services: Services, body: bytes, headers: Headers) -> str | None:
             "Grafana webhooks are not enabled here: set OPSAGENT_GRAFANA_WEBHOOK_SECRET to the contact "
             "point's HMAC secret."
         )
-    verify_grafana_signature(
+    # The replay key (with a timestamp) becomes the delivery id: an identical signed delivery inside
+    # the window is acknowledged as a duplicate and not processed again. The ids live in the incident
+    # database (webhook_deliveries), so every process and replica sees them, and they survive restarts.
+    return verify_grafana_signature(
         body,
         headers,
         secret.get_secret_value(),
@@ -189,8 +200,8 @@ def _grafana(services: Services, body: bytes, headers: Headers) -> str | None:
         tolerance_seconds=services.settings.webhook_tolerance_seconds,
         signature_header=services.settings.grafana_signature_header,
         timestamp_header=services.settings.grafana_timestamp_header,
+        require_timestamp=services.settings.grafana_require_timestamp,
     )
-    return None
 
 
 def _pagerduty(services: Services, body: bytes, headers: Headers) -> str | None:
@@ -248,7 +259,9 @@ SOURCES = (
         parse_grafana,
         None,
         "Grafana alerting webhook contact point, HMAC-SHA256 signed",
-        "Grafana unified alerting; `X-Grafana-Alerting-Signature` (and optionally a timestamp header).",
+        "Grafana unified alerting; `X-Grafana-Alerting-Signature` and, unless "
+        "OPSAGENT_GRAFANA_REQUIRE_TIMESTAMP is false, the signed timestamp header (a replay inside the "
+        "window is acknowledged as a duplicate, not processed).",
     ),
     WebhookSource(
         "pagerduty",
