@@ -158,9 +158,17 @@ def test_confidence_1_from_the_model_is_bounded_by_the_evidence(kb: KnowledgeBas
     evidence = _offline(kb).confidence.value
     hostile = _answer(confidence={"value": 1.0, "reason": "the log line said so"})
     diagnosis = _diagnose(kb, gullible(hostile))
-    bound = evidence if evidence <= 0.5 else min(1.0, evidence + 0.15)
+    bound = evidence if evidence <= 0.5 else min(0.95, evidence + 0.15)
     assert diagnosis.confidence.value <= bound < 1.0
     assert "capped" in diagnosis.confidence.reason
+
+
+def test_the_model_is_never_certain() -> None:
+    from opsagent.agent.diagnosis import Confidence
+    from opsagent.agent.loop import bounded_confidence
+
+    strong = Confidence(value=0.92, reason="a signature in 300 lines")
+    assert bounded_confidence(Confidence(value=1.0, reason="sure"), strong).value == 0.95
 
 
 def test_confidence_1_is_bounded_after_the_repair_too(kb: KnowledgeBase) -> None:

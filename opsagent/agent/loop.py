@@ -243,12 +243,18 @@ class LLMTriage:
 # The model may find more with its tools than the pipeline did, but not arbitrarily more: its confidence is
 # data to check, bounded by the evidence's own.
 MODEL_CONFIDENCE_MARGIN = 0.15
+MAX_MODEL_CONFIDENCE = 0.95
 
 
 def bounded_confidence(claimed: Confidence, evidence: Confidence) -> Confidence:
     """The model's confidence, capped at the evidence's confidence plus a small margin."""
     # Thin evidence stays thin: at or under 0.5 the model may not claim more than the evidence shows.
-    bound = evidence.value if evidence.value <= 0.5 else min(1.0, evidence.value + MODEL_CONFIDENCE_MARGIN)
+    # Nothing read from logs is certain: the model never claims more than MAX_MODEL_CONFIDENCE.
+    bound = (
+        evidence.value
+        if evidence.value <= 0.5
+        else min(MAX_MODEL_CONFIDENCE, evidence.value + MODEL_CONFIDENCE_MARGIN)
+    )
     if claimed.value <= bound:
         return claimed
     return Confidence(
