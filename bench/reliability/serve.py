@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.common import REPO
 from bench.http_load import free_port, wait_healthy
+from bench.webhooks import Server as WebhookBenchServer
 from opsagent.config import Settings
 from opsagent.incidents.db import create_db_engine
 from opsagent.incidents.store import IncidentStore
@@ -52,12 +53,8 @@ def create_token(env: dict[str, str], scope: str) -> str:
 
 
 @dataclass
-class Server:
-    """One `opsagent serve` process; `kill()` is SIGKILL, `stop()` the graceful SIGINT."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
+class Server(WebhookBenchServer):
+    """A running `opsagent serve` (stop/cpu from the webhook benchmark's) with memory readings."""
 
     def peak_rss_mib(self) -> float:
         """The peak resident set (VmHWM) of the server process, MiB; read it before stopping."""
@@ -70,16 +67,6 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
-
-    def stop(self, timeout: float = 45) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        return self.process.returncode
 
 
 def status_kib(pid: int, field: str) -> float:

@@ -27,7 +27,13 @@ from opsagent.agent.findings import (
 )
 from opsagent.agent.linking import PROBLEM_LEVELS, LinkedLogs, Record, Tier, link_templates
 from opsagent.agent.log_metrics import MAX_LINES as MAX_COUNTER_LINES
-from opsagent.agent.log_metrics import MIN_BEFORE, MIN_ZEROS, StoppedCounter, stopped_counters
+from opsagent.agent.log_metrics import (
+    MIN_BEFORE,
+    MIN_ZEROS,
+    StoppedCounter,
+    activity_numbers,
+    stopped_counters,
+)
 from opsagent.agent.runbook_choice import RunbookChooser
 from opsagent.agent.signatures import Signature
 from opsagent.config import Settings
@@ -36,7 +42,7 @@ from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.links import runbook_links
 from opsagent.knowledge.models import DocumentKind, SearchHit
 from opsagent.knowledge.query import AlertQuery, build_alert_query
-from opsagent.knowledge.search import SearchFilters
+from opsagent.knowledge.search import SearchFilters, json_list
 
 ERROR_LEVELS = {"error", "fatal", "critical"}
 MAX_TEMPLATES = 5000  # templates in one window: linking needs all of them, not the first few hundred
@@ -385,6 +391,8 @@ class EvidencePipeline:
                 or record_level(meta) in PROBLEM_LEVELS
                 or meta.get("template_index") is None
                 or int(meta.get("count", 0)) < MIN_BEFORE + MIN_ZEROS
+                # Only templates whose lines carry activity numbers are worth reading line by line.
+                or not any(activity_numbers(e) for e in json_list(meta.get("examples"))[:3])
             ):
                 continue
             lines, _ = self.kb.log_store.template_lines(

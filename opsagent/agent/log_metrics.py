@@ -68,6 +68,11 @@ def numbers_in(text: str) -> dict[str, float]:
     return {key: float(number) for key, number in _NUMBER.findall(text[:4000])}
 
 
+def activity_numbers(text: str) -> dict[str, float]:
+    """The numeric fields of a line that may count activity (not times, ids or configuration)."""
+    return {k: v for k, v in numbers_in(text).items() if not _NOT_ACTIVITY.search(k)}
+
+
 def stopped_counters(lines: Iterable[LogLine], template: str, *, until: float) -> list[StoppedCounter]:
     """Fields of one template's lines (oldest first) that read 0 on every line from some moment to the end,
     after at least MIN_BEFORE non-zero readings; only drops that started before `until`."""
@@ -75,9 +80,8 @@ def stopped_counters(lines: Iterable[LogLine], template: str, *, until: float) -
     for line in lines:
         if line.ts is None:
             continue
-        for key, value in numbers_in(line.text).items():
-            if not _NOT_ACTIVITY.search(key):
-                series.setdefault(key, []).append((line.ts, value, line))
+        for key, value in activity_numbers(line.text).items():
+            series.setdefault(key, []).append((line.ts, value, line))
     out = []
     for key, readings in series.items():
         zeros = 0

@@ -278,6 +278,9 @@ def render_evidence(found: TriageEvidence, draft: Diagnosis, catalog: ActionCata
             "starts_at": alert.starts_at.isoformat() if alert.starts_at else None,
         },
         indent=None,
+        # Real characters, not \u escapes: the fence must see a zero-width or full-width closing tag to
+        # neutralise it, and the model would decode the escapes anyway.
+        ensure_ascii=False,
     )
     parts = ["## Alert", fence_untrusted("alert", alert_text)]
     parts.append("## Runbooks (best matches)")
