@@ -25,15 +25,15 @@ from opsagent.agent.findings import (
     record_level,
     unique_findings,
 )
-from opsagent.agent.linking import PROBLEM_LEVELS, LinkedLogs, Record, Tier, link_templates
-from opsagent.agent.log_metrics import MAX_LINES as MAX_COUNTER_LINES
-from opsagent.agent.log_metrics import (
-    MIN_BEFORE,
-    MIN_ZEROS,
-    StoppedCounter,
-    activity_numbers,
-    stopped_counters,
+from opsagent.agent.leads import (
+    NEARBY_CHANGE_SECONDS,
+    mark_novel,
+    scale_ups_before,
+    scalings,
+    stopped_counters_in,
 )
+from opsagent.agent.linking import PROBLEM_LEVELS, LinkedLogs, Record, Tier, link_templates
+from opsagent.agent.log_metrics import StoppedCounter
 from opsagent.agent.runbook_choice import RunbookChooser
 from opsagent.agent.signatures import Signature
 from opsagent.config import Settings
@@ -42,30 +42,16 @@ from opsagent.knowledge.base import KnowledgeBase
 from opsagent.knowledge.links import runbook_links
 from opsagent.knowledge.models import DocumentKind, SearchHit
 from opsagent.knowledge.query import AlertQuery, build_alert_query
-from opsagent.knowledge.search import SearchFilters, json_list
+from opsagent.knowledge.search import SearchFilters
 
 ERROR_LEVELS = {"error", "fatal", "critical"}
 MAX_TEMPLATES = 5000  # templates in one window: linking needs all of them, not the first few hundred
 MAX_ELSEWHERE = 3
-NEARBY_CHANGE_SECONDS = 15 * 60
 MAX_NEARBY_CHANGES = 3
 # "Spiking": at least SPIKE_FACTOR times the earlier rate, over the SPIKE_MINUTES before the alert.
 SPIKE_MINUTES = 15
 SPIKE_FACTOR = 3.0
 SPIKE_MIN_LINES = 5
-# A problem template absent earlier in the window needs this many lines in the run-up to count as new
-# trouble (one stray line is noise).
-NOVEL_MIN_LINES = 2
-# Words of trouble, for lines whose format carries no level (plain syslog, kernel messages).
-TROUBLE_WORDS = re.compile(
-    r"\b(error|errors|fail(s|ed|ure)?|timeout|timed out|denied|refused|unable|cannot|can't|panic|fatal|"
-    r"abort(ed|ing)?|unreachable|exceeded|corrupt(ed|ion)?|invalid|blocked|hung|stall(ed)?|lost|killed)\b",
-    re.IGNORECASE,
-)
-# A scaled workload counts as talking to the affected one when their logs name it this often.
-MIN_NAMING_LINES = 2
-MAX_STOPPED = 3
-MIN_SCALED_NAME = 4  # shorter names (`api`, `web`) would be found everywhere
 
 
 @dataclass
@@ -164,8 +150,11 @@ class EvidencePipeline:
 
         onset = self._onset(matches, findings, alert, window)
         t0 = time.perf_counter()
-        self._mark_novel(findings, linked, window)  # leads for a human; after matching on purpose
-        stopped = self._stopped_counters(linked, window, alert)
+        # Leads for a human (agent/leads.py); after signature matching on purpose.
+        split = window[1] - 60 * (SPIKE_MINUTES + self.settings.log_window_after_minutes)
+        mark_novel(self.kb.log_store, findings, linked, window, split)
+        starts = alert.starts_at.timestamp() if alert.starts_at else window[1]
+        stopped = stopped_counters_in(self.kb.log_store, linked, window, starts)
         timings["logs_ms"] += _ms(t0)
         t0 = time.perf_counter()
         changes, covered = self._changes(linked, window, onset)
@@ -174,7 +163,14 @@ class EvidencePipeline:
         # autoscaler reacting to load or lag is an effect, and scaling it back would make things worse.
         limited = any(m.signature.shared_limit and m.tier >= Tier.DEPENDENCY for m in matches)
         scale_ups = (
-            self._scale_ups(linked, [*changes, *self._scalings(linked, onset)], onset) if limited else []
+            scale_ups_before(
+                self.kb.log_store,
+                linked,
+                [*changes, *scalings(self.kb, self.change_patterns, linked, onset)],
+                onset,
+            )
+            if limited
+            else []
         )
         timings["changes_ms"] = _ms(t0)
 
@@ -222,53 +218,6 @@ class EvidencePipeline:
         events = find_changes(self.kb, self.change_patterns, records, since, until)
         # Scaling and config only: image pulls and restarts happen somewhere on a cluster all the time.
         return [e for e in events if e.kind in ("scale", "config")][:MAX_NEARBY_CHANGES]
-
-    def _scalings(self, linked: LinkedLogs, onset: float) -> list[ChangeEvent]:
-        """Scale events just before the onset in files other than the affected workload's own (cluster
-        event logs, other services' logs): who was scaled is read from the line itself."""
-        since, until = onset - NEARBY_CHANGE_SECONDS, onset + 60
-        records = [(*r, "") for r in linked.elsewhere]
-        records += [(*r, "") for r, link in linked.linked if link.tier == Tier.MENTION]
-        patterns = [p for p in self.change_patterns if p.kind == "scale"]
-        return find_changes(self.kb, patterns, records, since, until) if patterns else []
-
-    def _scale_ups(
-        self, linked: LinkedLogs, changes: list[ChangeEvent], onset: float
-    ) -> list[tuple[ChangeEvent, str]]:
-        """Scale-ups shortly before the onset of the affected workload, or of a workload named on several
-        lines of the affected or dependency logs in the same minutes (a client on the database's
-        connection lines), newest first, with why each is linked."""
-        since = onset - NEARBY_CHANGE_SECONDS
-        files = sorted(
-            {record_file(r) for r, link in linked.linked if link.tier in (Tier.OWN, Tier.DEPENDENCY)}
-        )
-        out: list[tuple[ChangeEvent, str]] = []
-        seen: set[str] = set()
-        for change in sorted(changes, key=lambda c: -c.ts):
-            scaled = change.scaled
-            if not change.is_scale_up or scaled is None or not since <= change.ts <= onset + 60:
-                continue
-            if scaled.workload in seen:
-                continue
-            if scaled.workload in linked.workload_names:
-                out.append((change, "the affected workload itself"))
-                seen.add(scaled.workload)
-                continue
-            if len(scaled.workload) < MIN_SCALED_NAME:
-                continue
-            for root, source in files:
-                if (root, source) == (change.root, change.source):
-                    continue
-                lines = self.kb.log_store.count(
-                    scaled.workload, sources=[source], root=root, since=since, until=onset + 60
-                )
-                if lines >= MIN_NAMING_LINES:
-                    out.append(
-                        (change, f"{source} names {scaled.workload} on {lines} lines around the onset")
-                    )
-                    seen.add(scaled.workload)
-                    break
-        return out
 
     def _templates_in_window(self, since: float, until: float) -> list[Record]:
         clauses: list[dict[str, Any]] = [{"last_seen": {"$gte": since}}, {"first_seen": {"$lte": until}}]
@@ -322,89 +271,6 @@ class EvidencePipeline:
             add(record, f"spiking: {recent} lines in the last {SPIKE_MINUTES} min vs {before} before")
         ordered = sorted(findings.values(), key=lambda f: (-f.tier, -len(f.reasons), -f.count))
         return ordered, list(elsewhere.values())
-
-    def _mark_novel(
-        self, findings: list[LogFinding], linked: LinkedLogs, window: tuple[float, float]
-    ) -> None:
-        """Mark the problem findings that are a new kind of trouble: several lines in the run-up to the
-        alert and none earlier in the window, in a file that does have earlier lines (else "new" would
-        only mean "the file starts here"). Causes tend to be the first new trouble, so each also gets the
-        time of its first line in the window. Lines without a level (a kernel line in a plain syslog
-        file) count when their words say trouble; new ones join the findings."""
-        since, until = window
-        split = until - 60 * (SPIKE_MINUTES + self.settings.log_window_after_minutes)
-        known = {f.doc_id for f in findings}
-        unleveled: dict[str, LogFinding] = {}
-        for record, link in linked.linked:
-            meta = record[2]
-            if (
-                link.tier >= Tier.DEPENDENCY
-                and record_level(meta) is None
-                and record_doc_id(record) not in known
-                and TROUBLE_WORDS.search(record[1][:2000])
-            ):
-                add_finding(unleveled, record, "no level; its words say trouble", link.tier, link.why)
-        problems = [
-            f
-            for f in [*findings, *unleveled.values()]
-            if f.template_index is not None
-            and (f.level in PROBLEM_LEVELS or (f.level is None and TROUBLE_WORDS.search(f.template[:2000])))
-        ]
-        if split <= since or not problems:
-            return
-        files = {(f.root, f.source) for f in problems}
-        activity = {key: self.kb.log_store.template_activity(*key, since, split, until) for key in files}
-        covered = {
-            key
-            for key in files
-            if self.kb.log_store.count(sources=[key[1]], root=key[0], since=since, until=split)
-        }
-        for finding in problems:
-            key = (finding.root, finding.source)
-            assert finding.template_index is not None
-            before, recent = activity[key].get(finding.template_index, (0, 0))
-            if key not in covered or before or recent < NOVEL_MIN_LINES:
-                continue
-            lines, _ = self.kb.log_store.template_lines(
-                finding.root, finding.source, finding.template_index, since=since, until=until, limit=1
-            )
-            finding.appeared = True
-            finding.first_in_window = lines[0].ts if lines else None
-            reason = f"appeared in the run-up to the alert: {recent} lines, none earlier in the window"
-            if reason not in finding.reasons:
-                finding.reasons.append(reason)
-            if finding.doc_id in unleveled:
-                findings.append(finding)
-
-    def _stopped_counters(
-        self, linked: LinkedLogs, window: tuple[float, float], alert: Alert
-    ) -> list[StoppedCounter]:
-        """Numbers the affected workload logs on a steady line (throughput, deliveries) that fell to zero
-        before the alert and stayed there: work that stopped without an error line."""
-        since, until = window
-        starts = alert.starts_at.timestamp() if alert.starts_at else until
-        out: list[StoppedCounter] = []
-        for record, link in linked.linked:
-            meta = record[2]
-            if (
-                link.tier != Tier.OWN
-                or record_level(meta) in PROBLEM_LEVELS
-                or meta.get("template_index") is None
-                or int(meta.get("count", 0)) < MIN_BEFORE + MIN_ZEROS
-                # Only templates whose lines carry activity numbers are worth reading line by line.
-                or not any(activity_numbers(e) for e in json_list(meta.get("examples"))[:3])
-            ):
-                continue
-            lines, _ = self.kb.log_store.template_lines(
-                str(meta.get("root", "")),
-                str(meta.get("source", "")),
-                int(meta["template_index"]),
-                since=since,
-                until=until,
-                limit=MAX_COUNTER_LINES,
-            )
-            out += stopped_counters(lines, record[1], until=starts)
-        return sorted(out, key=lambda c: c.since)[:MAX_STOPPED]
 
     def _spikes(self, templates: list[Record], since: float, until: float) -> list[tuple[Record, int, int]]:
         """Templates at least SPIKE_FACTOR times more frequent just before the alert than earlier."""
