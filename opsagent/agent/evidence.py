@@ -247,6 +247,7 @@ class EvidencePipeline:
         for hit in self.kb.search(query.text, 10, filters):
             if hit.doc_id in by_id:
                 add(by_id[hit.doc_id][0], f"matches the alert (score {hit.score:.2f})")
+                findings[hit.doc_id].alert_score = hit.score
         records = [r for r, _ in linked.linked]
         # 2. Errors, then warnings in the window, most frequent first.
         errors = [r for r in records if record_level(r[2]) in ERROR_LEVELS]

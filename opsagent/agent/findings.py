@@ -37,6 +37,7 @@ class LogFinding:
     # Set for problem lines by the pipeline's novelty pass: none earlier in the window, several in the
     # run-up to the alert (a new kind of trouble), and when its first line in the window was written.
     appeared: bool = False
+    alert_score: float | None = None  # how closely it matches what the alert says (semantic search)
     first_in_window: float | None = None
 
     @property

@@ -247,9 +247,9 @@ def _lines_to_read(
     picked += novel[:1]
     if novel_only:
         return [_quote(f, found) for f in novel[:2]]
-    scored = [(score, f) for f in problems if (score := _alert_match(f)) is not None and f not in picked]
+    scored = [f for f in problems if f.alert_score is not None and f not in picked]
     if scored:
-        picked.append(max(scored, key=lambda sf: sf[0])[1])
+        picked.append(max(scored, key=lambda f: f.alert_score or 0.0))
     errors = [f for f in problems if f.level != "warn" and f not in picked]
     if errors:
         picked.append(max(errors, key=lambda f: f.count))
@@ -262,17 +262,6 @@ def _stopped_sentences(found: TriageEvidence) -> list[str]:
         f'Stopped at {_clock(c.since)}: {c.describe()} ({c.citation.render()}, "{c.template[:80]}").'
         for c in found.stopped[:2]
     ]
-
-
-def _alert_match(finding: LogFinding) -> float | None:
-    """The finding's semantic match score against the alert, if the search found it."""
-    for reason in finding.reasons:
-        if reason.startswith("matches the alert (score "):
-            try:
-                return float(reason.removeprefix("matches the alert (score ").rstrip(")"))
-            except ValueError:
-                return None
-    return None
 
 
 def _quote(finding: LogFinding, found: TriageEvidence) -> str:
