@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from opsagent.actions.catalog import load_catalog
 from opsagent.agent.changes import _WORD, scaling_in
 from opsagent.agent.linking import Tier
 from opsagent.agent.proposals import propose_actions
 from opsagent.agent.triage import Triage
-from opsagent.config import Settings
 from opsagent.incidents.models import Alert
 from opsagent.integrations.generic import parse_alert_payload
-from opsagent.knowledge.base import KnowledgeBase
+from tests.triage_support import triage_over
 
 REPO = Path(__file__).resolve().parents[1]
 UID = "3f1c2a9e-7b44-4c1d-9e8a-5d0b6c7f2e11"
@@ -166,12 +164,8 @@ def _write(root: Path) -> None:
 def triage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Triage]:
     root = tmp_path_factory.mktemp("kb")
     _write(root)
-    settings = Settings(data_dir=root / "data", action_catalog=REPO / "knowledge/actions/catalog.yaml")
-    kb = KnowledgeBase(settings)
-    kb.ingest([root / "runbooks"])
-    kb.ingest([root / "logs"])
-    yield Triage(settings, kb, load_catalog(settings.action_catalog))
-    kb.close()
+    with triage_over(root) as built:
+        yield built
 
 
 def _alert(name: str, labels: dict[str, str], minute: int = 52, **extra: object) -> Alert:

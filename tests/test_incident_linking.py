@@ -10,15 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from opsagent.actions.catalog import load_catalog
 from opsagent.agent.dependencies import hosts_named
 from opsagent.agent.entities import alert_entities, host_aliases, parameter_values
 from opsagent.agent.linking import Tier
 from opsagent.agent.triage import Triage
-from opsagent.config import Settings
 from opsagent.incidents.models import Alert
 from opsagent.integrations.generic import parse_alert_payload
-from opsagent.knowledge.base import KnowledgeBase
+from tests.triage_support import triage_over
 
 REPO = Path(__file__).resolve().parents[1]
 RUNBOOK = """---
@@ -87,12 +85,8 @@ def _write_busy_night(root: Path) -> None:
 def triage(tmp_path_factory: pytest.TempPathFactory) -> Triage:
     root = tmp_path_factory.mktemp("kb")
     _write_busy_night(root)
-    settings = Settings(data_dir=root / "data", action_catalog=REPO / "knowledge/actions/catalog.yaml")
-    kb = KnowledgeBase(settings)
-    kb.ingest([root / "runbooks"])
-    kb.ingest([root / "logs"])
-    yield Triage(settings, kb, load_catalog(settings.action_catalog))
-    kb.close()
+    with triage_over(root) as built:
+        yield built
 
 
 def _alert(name: str, labels: dict[str, str], minute: int = 55) -> Alert:

@@ -24,6 +24,7 @@ from opsagent.integrations.generic import parse_alert_payload
 from opsagent.knowledge.base import KnowledgeBase
 from opsagent.testing import ScriptedChatModel
 from tests.test_incident_linking import DEPLOY_RUNBOOK, _write_busy_night
+from tests.triage_support import triage_over
 
 REPO = Path(__file__).resolve().parents[1]
 Build = Callable[..., Triage]
@@ -73,12 +74,8 @@ def busy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Triage]:
     """The busy night of test_incident_linking: orders-db, checkout-api, web and a node's syslog."""
     root = tmp_path_factory.mktemp("busy")
     _write_busy_night(root)
-    settings = Settings(data_dir=root / "data", action_catalog=REPO / "knowledge/actions/catalog.yaml")
-    kb = KnowledgeBase(settings)
-    kb.ingest([root / "runbooks"])
-    kb.ingest([root / "logs"])
-    yield Triage(settings, kb, load_catalog(settings.action_catalog))
-    kb.close()
+    with triage_over(root) as built:
+        yield built
 
 
 def _web(minutes: range = range(60)) -> list[str]:
